@@ -1,0 +1,39 @@
+"""The ``glai-ssl`` command line. Every subcommand takes ``--help``, ``--device``, ``--seed`` and ``--out``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from glai_ssl import __version__
+from glai_ssl.data.errors import DataError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glai-ssl",
+        description="Self-supervised and few-shot learning with GLAI heads (arXiv 2510.00883).",
+    )
+    parser.add_argument("--version", action="version", version=f"glai-ssl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from glai_ssl.data import cli as data_cli
+
+    data_cli.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DataError as error:
+        print(f"glai-ssl: data error:\n{error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("glai-ssl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

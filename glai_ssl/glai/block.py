@@ -1,0 +1,374 @@
+"""The GLAI block (GreenLightningAI, Mestre et al. 2025, arXiv 2510.00883): an MLP replacement in two phases.
+
+Phase 1 trains a small structure network ``S`` (a ReLU MLP of the same depth) like any head, while a
+:class:`GateStabilityMonitor` watches its ReLU gates on a fixed probe batch. When the gates are stable the
+block freezes ``S`` and switches to Phase 2, the path form of the network:
+
+    y(x) = sum_u G_u(x) * (s * theta_u) x~ + b,        x~ = [x; 1],
+
+where the gates ``G`` come from the frozen ``S`` (no gradient, BatchNorm in eval mode) and only the path
+weights ``theta`` (pruned by path norm to a trainable budget, masked entries zero for good), the output bias
+and the output BatchNorm train. The block is linear in ``theta``; gradients still reach ``x``.
+
+All of it happens inside ``forward`` during training, so the block drops into any training loop: the path
+weights are registered from the start, so an optimizer built on ``module.parameters()`` before the switch
+keeps working after it (see :meth:`GLAI.freeze_structure` for what happens to optimizer state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from glai_ssl.glai.paths import (
+    combined_gates,
+    default_structure_widths,
+    hidden_blocks,
+    num_paths,
+    path_products,
+    prune_by_path_norm,
+    unit_counts,
+)
+from glai_ssl.glai.spec import HeadSpec
+from glai_ssl.glai.stability import GateStabilityMonitor, StabilityConfig
+
+STRUCTURE, PATHS = 1, 2
+
+
+class PhaseError(RuntimeError):
+    """A GLAI API was used in the wrong phase (e.g. freezing twice, or a Phase-2 API during Phase 1)."""
+
+
+class GLAI(nn.Module):
+    """A GLAI block with an MLP-like constructor.
+
+    Args:
+        input_dim: ``d0``.
+        hidden_dims: hidden widths of the MLP this block replaces (an int for one hidden layer).
+        output_dim: ``dout``.
+        batch_norm: BatchNorm in the hidden layers (gates are read after it).
+        output_batch_norm: BatchNorm on the output, as in SimCLR's projection head.
+        output_affine: learnable scale/shift in that output BatchNorm.
+        structure_widths: widths of ``S``; default: the smallest equal widths whose path count reaches
+            ``path_ratio`` times the MLP's parameter count [our choice].
+        path_ratio: see ``structure_widths``.
+        budget: trainable parameters in Phase 2 (kept paths + output bias / BatchNorm affine); default
+            (``None`` or ``"mlp"``): the equivalent MLP's trainable parameter count, exactly [our choice];
+            ``"all"``: no pruning.
+        path_scale: the path weights are stored as ``theta = A / path_scale`` and used as ``path_scale * theta``,
+            so an Adam step of size ``lr`` moves ``A`` by ``path_scale * lr`` (SGD: ``path_scale**2``) [our choice].
+        stability: when to freeze; see :class:`StabilityConfig`.
+        auto_freeze: watch the gates inside ``forward`` and freeze when stable. Turn off to drive the switch
+            yourself with :meth:`check_stability` / :meth:`freeze_structure`.
+
+    Shapes:
+        input ``(B, input_dim)``, output ``(B, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        hidden_dims: int | Sequence[int],
+        output_dim: int,
+        *,
+        batch_norm: bool = True,
+        output_batch_norm: bool = False,
+        output_affine: bool = True,
+        structure_widths: int | Sequence[int] | None = None,
+        path_ratio: float = 1.0,
+        budget: int | str | None = None,
+        path_scale: float = 1.0,
+        stability: StabilityConfig | None = None,
+        auto_freeze: bool = True,
+    ) -> None:
+        super().__init__()
+        hidden = (hidden_dims,) if isinstance(hidden_dims, int) else tuple(hidden_dims)
+        self.spec = HeadSpec(input_dim, hidden, output_dim, batch_norm, output_batch_norm, output_affine)
+        if structure_widths is None:
+            widths = default_structure_widths(self.spec, path_ratio)
+        else:
+            widths = (structure_widths,) if isinstance(structure_widths, int) else tuple(structure_widths)
+        if len(widths) != self.spec.depth:
+            raise ValueError(
+                f"structure_widths {widths} has {len(widths)} layers but the MLP has {self.spec.depth} hidden layers"
+            )
+        if path_scale <= 0:
+            raise ValueError(f"path_scale must be > 0, got {path_scale}")
+        self.structure_widths = widths
+        self.path_ratio = path_ratio
+        self.path_scale = float(path_scale)
+        self.auto_freeze = auto_freeze
+        self.structure = self.spec.with_hidden(widths).build_mlp()
+        self._hidden, _, _ = hidden_blocks(self.structure)
+
+        self.num_units = unit_counts(widths)[-1]
+        total_paths = num_paths(self.spec, widths)
+        extras = (output_dim if self.spec.output_bias else 0) + (
+            2 * output_dim if output_batch_norm and output_affine else 0
+        )
+        if budget in (None, "mlp"):
+            self.budget = self.spec.num_parameters()
+        elif budget == "all":
+            self.budget = total_paths + extras
+        elif isinstance(budget, int):
+            self.budget = budget
+        else:
+            raise ValueError(f"budget must be an int, 'mlp' or 'all', got {budget!r}")
+        self.num_kept_paths = self.budget - extras
+        if self.num_kept_paths < 1:
+            raise ValueError(f"budget {self.budget} leaves no path weights after {extras} bias/BatchNorm parameters")
+        if self.num_kept_paths > total_paths:
+            raise ValueError(
+                f"budget {self.budget} needs {self.num_kept_paths} path weights but S with widths {widths} has only "
+                f"{total_paths} paths; widen S (structure_widths or path_ratio) or lower the budget"
+            )
+
+        self.path_weight = nn.Parameter(torch.zeros(self.num_units, output_dim, input_dim + 1))
+        self.path_bias = nn.Parameter(torch.zeros(output_dim)) if self.spec.output_bias else None
+        self.output_norm = nn.BatchNorm1d(output_dim, affine=output_affine) if output_batch_norm else None
+        self.register_buffer("mask", torch.ones(self.num_units, output_dim, input_dim + 1, dtype=torch.bool))
+        self.register_buffer("scaled_mask", torch.empty(0), persistent=False)
+        self.register_buffer("probe", torch.zeros((stability or StabilityConfig()).probe_size, input_dim))
+        self.monitor = GateStabilityMonitor(stability or StabilityConfig())
+        self.phase = STRUCTURE
+        self.steps = 0
+        self.probe_count = 0
+        self.switch_step: int | None = None
+        self.register_load_state_dict_pre_hook(self._check_compatible)
+
+    # ------------------------------------------------------------------ construction helpers
+    @classmethod
+    def from_spec(cls, spec: HeadSpec, **kwargs) -> GLAI:
+        """A GLAI block replacing the MLP described by ``spec``."""
+        return cls(
+            spec.input_dim,
+            spec.hidden_dims,
+            spec.output_dim,
+            batch_norm=spec.batch_norm,
+            output_batch_norm=spec.output_batch_norm,
+            output_affine=spec.output_affine,
+            **kwargs,
+        )
+
+    @classmethod
+    def like(cls, mlp: nn.Module, **kwargs) -> GLAI:
+        """A GLAI block replacing an existing MLP head, e.g. ``GLAI.like(SimCLRProjectionHead(512, 2048, 128))``."""
+        return cls.from_spec(HeadSpec.from_module(mlp), **kwargs)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 2 or x.shape[1] != self.spec.input_dim:
+            raise ValueError(
+                f"GLAI expects inputs of shape (batch, {self.spec.input_dim}), got {tuple(x.shape)}; "
+                f"flatten the features or set input_dim={x.shape[-1] if x.ndim else '?'}"
+            )
+        if self.phase == STRUCTURE:
+            if self.training and self.auto_freeze:
+                self._observe(x)
+            if self.phase == STRUCTURE:
+                return self.structure(x)
+        return self.path_forward(x, self.unit_gates(x))
+
+    def path_forward(self, x: Tensor, gates: Tensor) -> Tensor:
+        """Phase-2 output from inputs ``(B, d0)`` and combined gates ``(B, U)``: one GEMM and a gated sum.
+
+        Never materialises a ``(B, U, d0 + 1)`` tensor: ``Z = x~ A^T`` is ``(B, U * dout)``, then each sample sums
+        its ``U`` output blocks weighted by its gates.
+        """
+        self._require_phase(PATHS, "path_forward")
+        weight = self.effective_paths().view(-1, self.spec.input_dim + 1)
+        z = torch.addmm(weight[:, -1], x, weight[:, :-1].t())
+        y = torch.bmm(gates.to(z.dtype).unsqueeze(1), z.view(x.shape[0], self.num_units, -1)).squeeze(1)
+        if self.path_bias is not None:
+            y = y + self.path_bias
+        if self.output_norm is not None:
+            y = self.output_norm(y)
+        return y
+
+    def effective_paths(self) -> Tensor:
+        """``A = path_scale * theta * mask``, shape ``(U, dout, d0 + 1)``."""
+        self._require_phase(PATHS, "effective_paths")
+        if self.scaled_mask.numel() == 0:
+            self._refresh_scaled_mask()
+        return self.path_weight * self.scaled_mask
+
+    @torch.no_grad()
+    def layer_gates(self, x: Tensor) -> list[Tensor]:
+        """Boolean ReLU gates of ``S`` per hidden layer, ``[(B, h1), ..., (B, hL)]``, BatchNorm in eval mode."""
+        was_training = self.structure.training
+        self.structure.eval()
+        gates, h = [], x
+        for linear, norm in self._hidden:
+            z = linear(h)
+            if norm is not None:
+                z = norm(z)
+            gates.append(z > 0)
+            h = torch.relu(z)
+        self.structure.train(was_training)
+        return gates
+
+    @torch.no_grad()
+    def unit_gates(self, x: Tensor) -> Tensor:
+        """Combined gates ``(B, U)`` as 0/1 in ``x``'s dtype (see :mod:`glai_ssl.glai.paths`)."""
+        return combined_gates([g.to(x.dtype) for g in self.layer_gates(x)])
+
+    # ------------------------------------------------------------------ phase 1 -> 2
+    def _observe(self, x: Tensor) -> None:
+        """Count a training step, fill the probe batch, and run a stability check when one is due."""
+        self.steps += 1
+        if self.probe_count < len(self.probe):
+            take = min(len(self.probe) - self.probe_count, x.shape[0])
+            self.probe[self.probe_count : self.probe_count + take] = x[:take].detach().to(self.probe.dtype)
+            self.probe_count += take
+        config = self.monitor.config
+        due = self.steps % config.check_every == 0
+        if due or (config.max_steps is not None and self.steps >= config.max_steps):
+            if self._agree(self.check_stability()):
+                self.freeze_structure()
+
+    def check_stability(self, probe: Tensor | None = None) -> bool:
+        """Record the gate flips on the probe batch since the last check; True when the structure is stable.
+
+        Args:
+            probe: inputs to probe the gates with; default: the batch kept from the first training steps.
+                Pass the same inputs at every check (e.g. features of fixed images from the current backbone).
+        """
+        self._require_phase(STRUCTURE, "check_stability")
+        if probe is None:
+            if self.probe_count == 0:
+                raise PhaseError("no probe batch yet: run a training forward pass or pass probe= explicitly")
+            probe = self.probe[: self.probe_count]
+        gates = torch.cat([g.flatten(1) for g in self.layer_gates(probe)], dim=1)
+        return self.monitor.update(self.steps, gates)
+
+    @torch.no_grad()
+    def freeze_structure(self) -> None:
+        """Freeze ``S`` and switch to the path form (Phase 2).
+
+        ``S``'s parameters stop requiring gradients and their ``.grad`` is cleared, so optimizers skip them from
+        now on (Adam/AdamW, SGD and lightly's LARS all skip parameters whose grad is None; their old state for
+        ``S`` stays in memory unused). The path weights get their first gradient at the next backward, so
+        momentum-based optimizers start their state for them from zero: Adam's first update on them is a full
+        ``lr``-sized step in each coordinate, which ``path_scale`` tempers.
+
+        Raises:
+            PhaseError: if the structure is already frozen.
+        """
+        self._require_phase(STRUCTURE, "freeze_structure")
+        self.structure.eval()
+        for param in self.structure.parameters():
+            param.requires_grad_(False)
+            param.grad = None
+        paths, bias = path_products(self.structure)
+        self.mask.copy_(prune_by_path_norm(paths, self.num_kept_paths))
+        self.path_weight.copy_(paths * self.mask / self.path_scale)
+        if self.path_bias is not None:
+            self.path_bias.copy_(bias)
+        if self.output_norm is not None:
+            _, _, structure_norm = hidden_blocks(self.structure)
+            self.output_norm.load_state_dict(structure_norm.state_dict())
+        self.phase = PATHS
+        self.switch_step = self.steps
+        self._refresh_scaled_mask()
+
+    def _refresh_scaled_mask(self) -> None:
+        self.scaled_mask = self.mask.to(self.path_weight.dtype) * self.path_scale
+
+    @staticmethod
+    def _agree(flag: bool) -> bool:
+        """In a distributed run every rank must switch at the same step: rank 0 decides."""
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+            decision = torch.tensor([int(flag)], device=device)
+            dist.broadcast(decision, src=0)
+            return bool(decision.item())
+        return flag
+
+    def _require_phase(self, phase: int, api: str) -> None:
+        if self.phase != phase:
+            if phase == PATHS:
+                raise PhaseError(f"{api} is a Phase-2 API but the structure is not frozen yet; call freeze_structure()")
+            raise PhaseError(f"{api} is a Phase-1 API but the structure was already frozen at step {self.switch_step}")
+
+    # ------------------------------------------------------------------ modes, counts, state
+    def train(self, mode: bool = True) -> GLAI:
+        super().train(mode)
+        if self.phase == PATHS:
+            self.structure.eval()
+        return self
+
+    @property
+    def stability_trace(self) -> list[dict]:
+        """One ``{"step", "distance"}`` per stability check (share of probe gates flipped since the last)."""
+        return self.monitor.trace
+
+    def num_trainable_parameters(self) -> int:
+        """Parameters trained in the current phase: ``S``'s in Phase 1; kept paths + bias/BatchNorm in Phase 2."""
+        if self.phase == STRUCTURE:
+            return sum(p.numel() for p in self.structure.parameters())
+        extras = sum(p.numel() for p in (self.path_bias,) if p is not None)
+        if self.output_norm is not None:
+            extras += sum(p.numel() for p in self.output_norm.parameters())
+        return int(self.mask.sum()) + extras
+
+    def num_structure_parameters(self) -> int:
+        """Parameters of ``S`` (trained in Phase 1, frozen in Phase 2)."""
+        return sum(p.numel() for p in self.structure.parameters())
+
+    def config(self) -> dict:
+        """What must match for a state dict to load: the layout, the widths of S, the budget and the scale."""
+        return {
+            "spec": asdict(self.spec),
+            "structure_widths": list(self.structure_widths),
+            "budget": self.budget,
+            "path_scale": self.path_scale,
+        }
+
+    def get_extra_state(self) -> dict:
+        return {
+            "config": self.config(),
+            "phase": self.phase,
+            "steps": self.steps,
+            "probe_count": self.probe_count,
+            "switch_step": self.switch_step,
+            "monitor": self.monitor.state(),
+        }
+
+    def set_extra_state(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+        self.probe_count = int(state["probe_count"])
+        self.switch_step = state["switch_step"]
+        self.monitor.load(state["monitor"])
+        if state["phase"] == PATHS and self.phase == STRUCTURE:
+            for param in self.structure.parameters():
+                param.requires_grad_(False)
+                param.grad = None
+            self.phase = PATHS
+            self.structure.eval()
+        self._refresh_scaled_mask()
+
+    def _check_compatible(self, module, state_dict, prefix, *args) -> None:
+        extra = state_dict.get(prefix + "_extra_state")
+        if extra is None:
+            raise ValueError(
+                f"state dict at {prefix or '<root>'!r} has no GLAI extra state: it was not saved from a GLAI block"
+            )
+        mine, theirs = self.config(), extra["config"]
+        if mine != theirs:
+            diffs = [f"{k}: checkpoint {theirs.get(k)} vs this module {mine[k]}" for k in mine if mine[k] != theirs.get(k)]
+            raise ValueError("GLAI checkpoint is from another config; " + "; ".join(diffs))
+        if extra["phase"] < self.phase:
+            raise PhaseError(
+                "cannot load a Phase-1 GLAI state into a block already in Phase 2 (its structure is frozen); "
+                "build a fresh block and load into that"
+            )
+
+    def extra_repr(self) -> str:
+        return (
+            f"spec={self.spec}, structure_widths={self.structure_widths}, units={self.num_units}, "
+            f"budget={self.budget}, path_scale={self.path_scale}, phase={self.phase}"
+        )

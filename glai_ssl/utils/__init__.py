@@ -1,0 +1,1 @@
+"""Small shared helpers: progress bars, devices, seeds, JSON output."""

@@ -1,0 +1,101 @@
+"""Conventions every ``glai-ssl`` subcommand follows: ``--device``, ``--seed``, ``--out``, ``--data-root``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: str | None = None) -> None:
+    """Add the shared flags to a subcommand's parser."""
+    group = parser.add_argument_group("common options")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to compute (default: auto)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument(
+        "--out", type=Path, default=Path(out) if out else None, help=f"folder for JSON metrics and logs (default: {out})"
+    )
+    if data:
+        group.add_argument(
+            "--data-root",
+            type=Path,
+            default=None,
+            help="dataset folder (default: $GLAI_SSL_DATA, else ./data); read only, caches go to $GLAI_SSL_CACHE",
+        )
+        group.add_argument("--download", action="store_true", help="download missing datasets through torchvision")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available; asking for ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda was requested but no CUDA device is available; use --device cpu")
+    if name not in ("cpu", "cuda"):
+        raise SystemExit(f"error: unknown device {name!r}; choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return value
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON (tensors, paths and numpy scalars converted), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def args_dict(args: argparse.Namespace) -> dict:
+    """The parsed arguments as a JSON-friendly dict (for the run record)."""
+    return {k: _jsonable(v) for k, v in vars(args).items() if k != "func"}
+
+
+def setup_logging(out: Path | None = None, name: str = "run") -> logging.Logger:
+    """Log to stderr and, when ``out`` is given, to ``out/<name>.log``."""
+    logger = logging.getLogger("glai_ssl")
+    logger.setLevel(logging.INFO)
+    logger.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(fmt)
+    logger.addHandler(stream)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        file = logging.FileHandler(Path(out) / f"{name}.log")
+        file.setFormatter(fmt)
+        logger.addHandler(file)
+    logger.propagate = False
+    return logger
