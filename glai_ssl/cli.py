@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from glai_ssl import __version__
 from glai_ssl.data.errors import DataError
+from glai_ssl.models.checkpoint import CheckpointError
+
+#: modules with a ``register(subparsers)`` function, one per subcommand group.
+COMMAND_MODULES = ["glai_ssl.data.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,9 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"glai-ssl {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from glai_ssl.data import cli as data_cli
-
-    data_cli.register(subparsers)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
@@ -29,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except DataError as error:
         print(f"glai-ssl: data error:\n{error}", file=sys.stderr)
+        return 2
+    except CheckpointError as error:
+        print(f"glai-ssl: checkpoint error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("glai-ssl: interrupted", file=sys.stderr)

@@ -23,7 +23,10 @@ from glai_ssl.data.root import cache_dir, resolve_data_root
 
 def _unchecked(cls: type) -> type:
     """A subclass of a torchvision dataset that trusts its files (we verify them ourselves, or not at all)."""
-    return type(f"Unchecked{cls.__name__}", (cls,), {"_check_integrity": lambda self: True})
+    attributes = {"_check_integrity": lambda self: True}
+    if hasattr(cls, "meta"):  # CIFAR also checks its metadata file's md5 when reading the class names
+        attributes["meta"] = {**cls.meta, "md5": None}
+    return type(f"Unchecked{cls.__name__}", (cls,), attributes)
 
 
 def _locate(cls: type, data_root: Path, download: bool, verify: bool) -> Path:
@@ -33,7 +36,8 @@ def _locate(cls: type, data_root: Path, download: bool, verify: bool) -> Path:
         folder = root / cls.base_folder
         if folder.is_dir():
             if verify:
-                for filename, md5 in cls.train_list + cls.test_list:
+                meta = [(cls.meta["filename"], cls.meta["md5"])] if hasattr(cls, "meta") else []
+                for filename, md5 in cls.train_list + cls.test_list + meta:
                     path = folder / filename
                     if not path.is_file():
                         raise missing_file_error(f"{cls.__name__} {filename}", [path], fix, md5)
@@ -52,14 +56,20 @@ def _locate(cls: type, data_root: Path, download: bool, verify: bool) -> Path:
         try:
             cls(str(target), download=True)
         except Exception as error:
-            raise DataError(f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}") from None
+            raise DataError(
+                f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
+            ) from None
         return target
     looked = [r / cls.base_folder for r in (data_root, data_root / cls.__name__.lower())] + archives
     raise missing_file_error(cls.__name__, looked, fix, cls.tgz_md5)
 
 
 def load_cifar10(
-    train: bool = True, *, data_root: str | os.PathLike | None = None, download: bool = False, verify: bool = True
+    train: bool = True,
+    *,
+    data_root: str | os.PathLike | None = None,
+    download: bool = False,
+    verify: bool = True,
 ) -> LabelledImages:
     """CIFAR-10 as :class:`LabelledImages`: ``(N, 32, 32, 3)`` uint8, 50,000 train / 10,000 test, 10 classes."""
     root = _locate(datasets.CIFAR10, resolve_data_root(data_root), download, verify)
@@ -73,7 +83,11 @@ def load_cifar10(
 
 
 def load_stl10(
-    split: str = "train", *, data_root: str | os.PathLike | None = None, download: bool = False, verify: bool = True
+    split: str = "train",
+    *,
+    data_root: str | os.PathLike | None = None,
+    download: bool = False,
+    verify: bool = True,
 ) -> LabelledImages:
     """STL-10 as :class:`LabelledImages`: ``(N, 96, 96, 3)`` uint8; split ``train``, ``test`` or ``unlabeled``
     (unlabelled images get label 0)."""

@@ -31,7 +31,9 @@ class LabelledImages:
         if self.images.dtype != torch.uint8:
             raise TypeError(f"{self.name}: images must be uint8, got {self.images.dtype}")
         if self.images.ndim not in (3, 4):
-            raise ValueError(f"{self.name}: images must be (N, H, W) or (N, H, W, C), got {tuple(self.images.shape)}")
+            raise ValueError(
+                f"{self.name}: images must be (N, H, W) or (N, H, W, C), got {tuple(self.images.shape)}"
+            )
         if len(self.images) != len(self.labels):
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.labels)} labels")
 
@@ -53,7 +55,9 @@ class LabelledImages:
     def subset(self, indices: Sequence[int] | torch.Tensor, name: str | None = None) -> LabelledImages:
         """The images at ``indices`` (labels and classes kept as they are)."""
         index = torch.as_tensor(indices, dtype=torch.long)
-        return LabelledImages(self.images[index], self.labels[index], self.classes, name or self.name, dict(self.info))
+        return LabelledImages(
+            self.images[index], self.labels[index], self.classes, name or self.name, dict(self.info)
+        )
 
     def to_float(self) -> torch.Tensor:
         """``(N, C, H, W)`` float32 in [0, 1]."""

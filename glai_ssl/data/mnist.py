@@ -45,9 +45,13 @@ def _prepare_cache(name: str, data_root: Path, download: bool) -> Path:
                 try:
                     cls(str(torchvision_root), train=True, download=True)
                 except Exception as error:
-                    raise DataError(f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}") from None
+                    raise DataError(
+                        f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
+                    ) from None
                 return torchvision_root
-            raise missing_file_error(f"{cls.__name__} {filename}", _candidates(cls, data_root, filename), fix, md5)
+            raise missing_file_error(
+                f"{cls.__name__} {filename}", _candidates(cls, data_root, filename), fix, md5
+            )
         verify_md5(source, md5, f"replace {source} with an intact copy ({fix})")
         stamp = target.with_suffix(".md5")
         if target.is_file() and stamp.is_file() and stamp.read_text() == md5:
@@ -76,5 +80,8 @@ def load_mnist(
     root = _prepare_cache(name, resolve_data_root(data_root), download)
     dataset = TORCHVISION_CLASSES[name](str(root), train=train, download=False)
     return LabelledImages(
-        dataset.data.contiguous(), dataset.targets.long(), list(dataset.classes), f"{name}/{'train' if train else 'test'}"
+        dataset.data.contiguous(),
+        dataset.targets.long(),
+        list(dataset.classes),
+        f"{name}/{'train' if train else 'test'}",
     )

@@ -37,7 +37,12 @@ ZIP_MD5 = {
 SPLITS = ("vinyals-train", "vinyals-val", "vinyals-trainval", "vinyals-test", "background", "evaluation")
 VINYALS_CLASSES = {"train": 4112, "val": 688, "trainval": 4800, "test": 1692}
 DRAWINGS_PER_CHARACTER = 20
-RESAMPLING = {"lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR, "box": Image.BOX, "nearest": Image.NEAREST}
+RESAMPLING = {
+    "lanczos": Image.LANCZOS,
+    "bilinear": Image.BILINEAR,
+    "box": Image.BOX,
+    "nearest": Image.NEAREST,
+}
 _FIX = (
     "put images_background.zip and images_evaluation.zip in <data-root>/omniglot/omniglot-py/ "
     "(set --data-root or GLAI_SSL_DATA), or pass --download to fetch the official release through torchvision."
@@ -86,7 +91,9 @@ def _download(name: str) -> Path:
     try:
         Omniglot(str(target), background=name == "images_background", download=True)
     except Exception as error:  # network errors come in many types
-        raise DataError(f"Downloading Omniglot {name} through torchvision failed: {error}\nFix: {_FIX}") from None
+        raise DataError(
+            f"Downloading Omniglot {name} through torchvision failed: {error}\nFix: {_FIX}"
+        ) from None
     return target / "omniglot-py" / f"{name}.zip"
 
 
@@ -98,7 +105,9 @@ def locate_zips(data_root: Path, download: bool = False) -> dict[str, Path]:
         if path is None and download:
             path = _download(name)
         if path is None:
-            raise missing_file_error(f"Omniglot {name}.zip", _zip_candidates(name, data_root), _FIX, ZIP_MD5[name])
+            raise missing_file_error(
+                f"Omniglot {name}.zip", _zip_candidates(name, data_root), _FIX, ZIP_MD5[name]
+            )
         verify_md5(path, ZIP_MD5[name], f"replace {path} with an intact copy. {_FIX}")
         found[name] = path
     return found
@@ -112,7 +121,9 @@ def _decode_zip(path: Path, prefix: str, image_size: int, resample: str, bar) ->
         for member in members:
             parts = member.split("/")
             if len(parts) != 4 or parts[0] != prefix:
-                raise DataError(f"{path}: unexpected entry {member!r}; expected {prefix}/<Alphabet>/<character>/<png>")
+                raise DataError(
+                    f"{path}: unexpected entry {member!r}; expected {prefix}/<Alphabet>/<character>/<png>"
+                )
             with Image.open(io.BytesIO(archive.read(member))) as image:
                 image = image.convert("L")
                 if image.size != (image_size, image_size):
@@ -218,7 +229,9 @@ def load_omniglot(
     root = resolve_data_root(data_root)
     drawings = decode_omniglot(root, image_size, resample, download)
     order = torch.argsort(drawings.character, stable=True)
-    by_character = drawings.images[order].view(len(drawings.characters), DRAWINGS_PER_CHARACTER, image_size, image_size)
+    by_character = drawings.images[order].view(
+        len(drawings.characters), DRAWINGS_PER_CHARACTER, image_size, image_size
+    )
     char_index = {c: i for i, c in enumerate(drawings.characters)}
     if split in ("background", "evaluation"):
         wanted = drawings.background if split == "background" else ~drawings.background
@@ -232,7 +245,9 @@ def load_omniglot(
             character, _, rotation = name.rpartition("/")
             if character not in char_index or not rotation.startswith("rot"):
                 raise DataError(f"Vinyals {split}: class {name!r} names no Omniglot character in the zips")
-            images[k] = torch.rot90(by_character[char_index[character]], int(rotation[3:]) // 90, dims=(-2, -1))
+            images[k] = torch.rot90(
+                by_character[char_index[character]], int(rotation[3:]) // 90, dims=(-2, -1)
+            )
     if invert:
         images = 255 - images
     labels = torch.arange(len(classes)).repeat_interleave(DRAWINGS_PER_CHARACTER)

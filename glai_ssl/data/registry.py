@@ -45,12 +45,16 @@ def _stl10(split: str, data_root=None, download=False, **options) -> LabelledIma
 
 
 DATASETS: dict[str, DatasetEntry] = {
-    "mnist": DatasetEntry(("train", "test"), _mnist_like("mnist"), "MNIST digits, 28x28 grayscale, 10 classes"),
+    "mnist": DatasetEntry(
+        ("train", "test"), _mnist_like("mnist"), "MNIST digits, 28x28 grayscale, 10 classes"
+    ),
     "fashion-mnist": DatasetEntry(
         ("train", "test"), _mnist_like("fashion-mnist"), "Fashion-MNIST, 28x28 grayscale, 10 classes"
     ),
     "omniglot": DatasetEntry(
-        OMNIGLOT_SPLITS, _omniglot, "Omniglot, 1623 characters x 20 drawers; Vinyals (rotations) and Lake splits"
+        OMNIGLOT_SPLITS,
+        _omniglot,
+        "Omniglot, 1623 characters x 20 drawers; Vinyals (rotations) and Lake splits",
     ),
     "cifar10": DatasetEntry(("train", "test"), _cifar10, "CIFAR-10, 32x32 colour, 10 classes (not offline)"),
     "stl10": DatasetEntry(("train", "test", "unlabeled"), _stl10, "STL-10, 96x96 colour (not offline)"),
@@ -83,7 +87,9 @@ def check_datasets(data_root: str | os.PathLike | None = None, names: list[str] 
             record = {"dataset": name, "split": split}
             try:
                 data = load_dataset(name, split, data_root=root)
-                record.update(status="ok", images=len(data), classes=data.num_classes, shape=list(data.images.shape[1:]))
+                record.update(
+                    status="ok", images=len(data), classes=data.num_classes, shape=list(data.images.shape[1:])
+                )
             except DataError as error:
                 text = str(error)
                 record.update(status="missing" if "was not found" in text else "corrupt", error=text)

@@ -120,7 +120,9 @@ class GLAI(nn.Module):
             raise ValueError(f"budget must be an int, 'mlp' or 'all', got {budget!r}")
         self.num_kept_paths = self.budget - extras
         if self.num_kept_paths < 1:
-            raise ValueError(f"budget {self.budget} leaves no path weights after {extras} bias/BatchNorm parameters")
+            raise ValueError(
+                f"budget {self.budget} leaves no path weights after {extras} bias/BatchNorm parameters"
+            )
         if self.num_kept_paths > total_paths:
             raise ValueError(
                 f"budget {self.budget} needs {self.num_kept_paths} path weights but S with widths {widths} has only "
@@ -291,8 +293,12 @@ class GLAI(nn.Module):
     def _require_phase(self, phase: int, api: str) -> None:
         if self.phase != phase:
             if phase == PATHS:
-                raise PhaseError(f"{api} is a Phase-2 API but the structure is not frozen yet; call freeze_structure()")
-            raise PhaseError(f"{api} is a Phase-1 API but the structure was already frozen at step {self.switch_step}")
+                raise PhaseError(
+                    f"{api} is a Phase-2 API but the structure is not frozen yet; call freeze_structure()"
+                )
+            raise PhaseError(
+                f"{api} is a Phase-1 API but the structure was already frozen at step {self.switch_step}"
+            )
 
     # ------------------------------------------------------------------ modes, counts, state
     def train(self, mode: bool = True) -> GLAI:
@@ -359,7 +365,11 @@ class GLAI(nn.Module):
             )
         mine, theirs = self.config(), extra["config"]
         if mine != theirs:
-            diffs = [f"{k}: checkpoint {theirs.get(k)} vs this module {mine[k]}" for k in mine if mine[k] != theirs.get(k)]
+            diffs = [
+                f"{k}: checkpoint {theirs.get(k)} vs this module {mine[k]}"
+                for k in mine
+                if mine[k] != theirs.get(k)
+            ]
             raise ValueError("GLAI checkpoint is from another config; " + "; ".join(diffs))
         if extra["phase"] < self.phase:
             raise PhaseError(

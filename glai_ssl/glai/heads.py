@@ -53,12 +53,16 @@ class GLAIProjectionHead(GLAI):
 class GLAIPredictionHead(GLAI):
     """GLAI drop-in for lightly's ``BYOLPredictionHead`` (Linear + BatchNorm + ReLU, then a plain Linear)."""
 
-    def __init__(self, input_dim: int = 256, hidden_dim: int = 4096, output_dim: int = 256, **glai_kwargs) -> None:
-        super().__init__(input_dim, hidden_dim, output_dim, batch_norm=True, output_batch_norm=False, **glai_kwargs)
+    def __init__(
+        self, input_dim: int = 256, hidden_dim: int = 4096, output_dim: int = 256, **glai_kwargs
+    ) -> None:
+        super().__init__(
+            input_dim, hidden_dim, output_dim, batch_norm=True, output_batch_norm=False, **glai_kwargs
+        )
 
 
-def _classifier(input_dim: int, hidden_dim: int, output_dim: int, num_layers: int = 2) -> nn.Module:
-    """A plain classifier MLP (Linear + ReLU blocks, no BatchNorm) for fixed-embedding classification."""
+def _plain_mlp(input_dim: int, hidden_dim: int, output_dim: int, num_layers: int = 2) -> nn.Module:
+    """A plain MLP (Linear + ReLU blocks, no BatchNorm): classifier and embedding heads on frozen features."""
     spec = HeadSpec(input_dim, (hidden_dim,) * (num_layers - 1), output_dim, batch_norm=False)
     return spec.build_mlp()
 
@@ -73,7 +77,7 @@ HEAD_STYLES: dict[str, Callable[..., nn.Module]] = {
     "simsiam-predictor": lightly_heads.SimSiamPredictionHead,
     "barlowtwins": lightly_heads.BarlowTwinsProjectionHead,
     "vicreg": lightly_heads.VICRegProjectionHead,
-    "classifier": _classifier,
+    "plain": _plain_mlp,
 }
 HEAD_KINDS = ("mlp", "glai")
 

@@ -63,7 +63,9 @@ def combined_gates(gates: Sequence[Tensor]) -> Tensor:
     return combined
 
 
-def hidden_blocks(structure: nn.Module) -> tuple[list[tuple[nn.Linear, nn.Module | None]], nn.Linear, nn.Module | None]:
+def hidden_blocks(
+    structure: nn.Module,
+) -> tuple[list[tuple[nn.Linear, nn.Module | None]], nn.Linear, nn.Module | None]:
     """Split a lightly ``ProjectionHead`` into hidden ``(Linear, BatchNorm | None)`` pairs and the output layer."""
     layers = list(structure.layers)
     blocks: list[list] = []

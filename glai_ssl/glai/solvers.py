@@ -87,17 +87,21 @@ def fit_lbfgs(
     optimizer = torch.optim.LBFGS(params, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe")
     block.eval()
 
-    def closure() -> Tensor:
-        optimizer.zero_grad(set_to_none=True)
+    def objective() -> Tensor:
         value = loss_fn(block.path_forward(features, gates), targets)
         if weight_decay:
             value = value + weight_decay * block.effective_paths().pow(2).sum()
+        return value
+
+    def closure() -> Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        value = objective()
         value.backward()
         return value
 
     optimizer.step(closure)
     with torch.no_grad():
-        return float(closure())
+        return float(objective())
 
 
 @torch.no_grad()
@@ -118,9 +122,13 @@ def fit_ridge(
     """
     block._require_phase(PATHS, "fit_ridge")
     if block.output_norm is not None or block.path_bias is None:
-        raise ValueError("fit_ridge needs a block with an output bias and no output BatchNorm (a linear model)")
+        raise ValueError(
+            "fit_ridge needs a block with an output bias and no output BatchNorm (a linear model)"
+        )
     if len(features) > 20_000:
-        raise ValueError(f"fit_ridge builds an N x N kernel; {len(features)} samples is too many (use fit_lbfgs)")
+        raise ValueError(
+            f"fit_ridge builds an N x N kernel; {len(features)} samples is too many (use fit_lbfgs)"
+        )
     gates = cache_gates(block, features) if gates is None else gates
     dtype = torch.float64
     x = torch.cat([features, features.new_ones(len(features), 1)], dim=1).to(dtype)

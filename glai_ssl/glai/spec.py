@@ -62,7 +62,9 @@ class HeadSpec:
             (d_in, d_out, nn.BatchNorm1d(d_out) if self.batch_norm else None, nn.ReLU())
             for d_in, d_out in zip(dims[:-1], dims[1:])
         ]
-        out_norm = nn.BatchNorm1d(self.output_dim, affine=self.output_affine) if self.output_batch_norm else None
+        out_norm = (
+            nn.BatchNorm1d(self.output_dim, affine=self.output_affine) if self.output_batch_norm else None
+        )
         blocks.append((dims[-1], self.output_dim, out_norm, None))
         return blocks
 
@@ -121,5 +123,5 @@ class HeadSpec:
             output_dim=linears[-1].out_features,
             batch_norm=hidden_bn[0],
             output_batch_norm=out_norm is not None,
-            output_affine=bool(out_norm is not None and out_norm.affine),
+            output_affine=bool(out_norm.affine) if out_norm is not None else True,
         )

@@ -18,10 +18,15 @@ import torch
 def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: str | None = None) -> None:
     """Add the shared flags to a subcommand's parser."""
     group = parser.add_argument_group("common options")
-    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to compute (default: auto)")
+    group.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to compute (default: auto)"
+    )
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     group.add_argument(
-        "--out", type=Path, default=Path(out) if out else None, help=f"folder for JSON metrics and logs (default: {out})"
+        "--out",
+        type=Path,
+        default=Path(out) if out else None,
+        help=f"folder for JSON metrics and logs (default: {out})",
     )
     if data:
         group.add_argument(
@@ -30,7 +35,9 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
             default=None,
             help="dataset folder (default: $GLAI_SSL_DATA, else ./data); read only, caches go to $GLAI_SSL_CACHE",
         )
-        group.add_argument("--download", action="store_true", help="download missing datasets through torchvision")
+        group.add_argument(
+            "--download", action="store_true", help="download missing datasets through torchvision"
+        )
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -38,7 +45,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda was requested but no CUDA device is available; use --device cpu")
+        raise SystemExit(
+            "error: --device cuda was requested but no CUDA device is available; use --device cpu"
+        )
     if name not in ("cpu", "cuda"):
         raise SystemExit(f"error: unknown device {name!r}; choose auto, cpu or cuda")
     return torch.device(name)

@@ -1,0 +1,15 @@
+"""Backbones shared by the SSL recipes, the few-shot learners and the benchmark."""
+
+from glai_ssl.models.backbones import BACKBONES, Conv4, ResNet18CIFAR, SmallResNet, make_backbone
+from glai_ssl.models.checkpoint import CheckpointError, load_backbone, save_backbone
+
+__all__ = [
+    "BACKBONES",
+    "CheckpointError",
+    "Conv4",
+    "ResNet18CIFAR",
+    "SmallResNet",
+    "load_backbone",
+    "make_backbone",
+    "save_backbone",
+]

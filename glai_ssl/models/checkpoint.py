@@ -1,0 +1,113 @@
+"""Backbone checkpoints: one small file format that every part of glai_ssl writes and reads.
+
+A backbone file is a ``torch.save`` of::
+
+    {"format": "glai_ssl.backbone/1", "backbone": "conv4", "in_channels": 1, "image_size": 28,
+     "state_dict": {...}, "meta": {...}}
+
+``load_backbone`` also accepts the Lightning checkpoints of the SSL recipes (their hyper-parameters name the
+backbone and their state dict holds it under ``backbone.``), so ``glai-ssl probe`` and ``glai-ssl fewshot eval``
+take either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from glai_ssl.models.backbones import BACKBONES, make_backbone
+
+FORMAT = "glai_ssl.backbone/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, or not what the caller needs."""
+
+
+def save_backbone(
+    path: str | os.PathLike,
+    name: str,
+    backbone: nn.Module,
+    *,
+    in_channels: int,
+    image_size: int,
+    meta: dict | None = None,
+) -> Path:
+    """Write ``backbone`` (built by ``make_backbone(name, in_channels, image_size)``) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "backbone": name,
+        "in_channels": in_channels,
+        "image_size": image_size,
+        "state_dict": {k: v.detach().cpu() for k, v in backbone.state_dict().items()},
+        "meta": meta or {},
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise CheckpointError(
+            f"checkpoint {path} could not be read ({type(error).__name__}: {error}); is it truncated?"
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(
+            f"checkpoint {path} holds a {type(payload).__name__}, not a glai_ssl checkpoint"
+        )
+    return payload
+
+
+def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """Load a backbone file or an SSL recipe's Lightning checkpoint; return ``(backbone, info)``.
+
+    ``info`` has ``backbone``, ``in_channels``, ``image_size`` and the saved ``meta``.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, or holds no backbone.
+    """
+    path = Path(path)
+    payload = _read(path)
+    if payload.get("format") == FORMAT:
+        info = {k: payload[k] for k in ("backbone", "in_channels", "image_size")}
+        state = payload["state_dict"]
+        info["meta"] = payload.get("meta", {})
+    elif "state_dict" in payload and "hyper_parameters" in payload:
+        hparams = payload["hyper_parameters"]
+        hparams = hparams.get("config", hparams)
+        if "backbone" not in hparams:
+            raise CheckpointError(f"{path} is a Lightning checkpoint without a 'backbone' hyper-parameter")
+        info = {
+            "backbone": hparams["backbone"],
+            "in_channels": hparams.get("in_channels", 1),
+            "image_size": hparams.get("image_size", 28),
+            "meta": {"lightning": True, "epoch": payload.get("epoch")},
+        }
+        state = {
+            k[len("backbone.") :]: v for k, v in payload["state_dict"].items() if k.startswith("backbone.")
+        }
+        if not state:
+            raise CheckpointError(f"{path} has no 'backbone.*' weights in its state dict")
+    else:
+        raise CheckpointError(
+            f"{path} is not a glai_ssl backbone file (format {payload.get('format')!r}) nor an SSL recipe checkpoint"
+        )
+    if info["backbone"] not in BACKBONES:
+        raise CheckpointError(f"{path} names an unknown backbone {info['backbone']!r}")
+    backbone = make_backbone(info["backbone"], info["in_channels"], info["image_size"])
+    try:
+        backbone.load_state_dict(state)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: weights do not fit a {info['backbone']} backbone: {error}") from None
+    return backbone, info

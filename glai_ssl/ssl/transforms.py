@@ -1,0 +1,112 @@
+"""lightly's view transforms with settings that suit small grayscale images (28x28 MNIST, Fashion-MNIST,
+Omniglot) and CIFAR-style colour images.
+
+Why these settings for 28x28 grayscale:
+    * no hue/saturation jitter and no random grayscale (there is no colour); brightness/contrast jitter kept;
+    * no Gaussian blur: lightly's blur (sigma up to 2 px) wipes out strokes that are 1-2 px wide at 28x28;
+    * random resized crops with ``min_scale`` 0.25 (0.08 leaves mostly background at this size);
+    * horizontal flips for Fashion-MNIST (clothes are symmetric), none for digits and characters, where a
+      mirror image is another symbol;
+    * normalisation by the dataset's own mean and std.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lightly.transforms import BYOLTransform, BYOLView1Transform, BYOLView2Transform, SimCLRTransform
+from torchvision import transforms as T
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """Augmentation settings for one dataset family (see the module docstring for the reasoning)."""
+
+    input_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    hf_prob: float
+    min_scale: float = 0.25
+    cj_prob: float = 0.8
+    cj_bright: float = 0.4
+    cj_contrast: float = 0.4
+    cj_sat: float = 0.0
+    cj_hue: float = 0.0
+    random_gray_scale: float = 0.0
+    gaussian_blur: float = 0.0
+
+    @property
+    def normalize(self) -> dict[str, list[float]]:
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+
+VIEW_SETTINGS: dict[str, ViewSettings] = {
+    "fashion-mnist": ViewSettings(28, (0.2860,), (0.3530,), hf_prob=0.5),
+    "mnist": ViewSettings(28, (0.1307,), (0.3081,), hf_prob=0.0),
+    # Omniglot in Snell's convention (strokes bright): mean/std of the Vinyals train split at 28x28.
+    "omniglot": ViewSettings(28, (0.0880,), (0.2500,), hf_prob=0.0, min_scale=0.4),
+    "cifar10": ViewSettings(
+        32,
+        (0.4914, 0.4822, 0.4465),
+        (0.2470, 0.2435, 0.2616),
+        hf_prob=0.5,
+        min_scale=0.08,
+        cj_bright=0.4,
+        cj_contrast=0.4,
+        cj_sat=0.4,
+        cj_hue=0.1,
+        random_gray_scale=0.2,
+    ),
+}
+
+
+def _settings(dataset: str, input_size: int | None) -> ViewSettings:
+    if dataset not in VIEW_SETTINGS:
+        raise ValueError(f"no view settings for {dataset!r}; choose one of {', '.join(VIEW_SETTINGS)}")
+    settings = VIEW_SETTINGS[dataset]
+    if input_size is not None and input_size != settings.input_size:
+        settings = ViewSettings(**{**settings.__dict__, "input_size": input_size})
+    return settings
+
+
+def _view_kwargs(s: ViewSettings) -> dict:
+    return dict(
+        input_size=s.input_size,
+        cj_prob=s.cj_prob,
+        cj_bright=s.cj_bright,
+        cj_contrast=s.cj_contrast,
+        cj_sat=s.cj_sat,
+        cj_hue=s.cj_hue,
+        min_scale=s.min_scale,
+        random_gray_scale=s.random_gray_scale,
+        hf_prob=s.hf_prob,
+        normalize=s.normalize,
+    )
+
+
+def simclr_transform(dataset: str, input_size: int | None = None) -> SimCLRTransform:
+    """lightly's ``SimCLRTransform`` (two views) with this dataset's settings."""
+    s = _settings(dataset, input_size)
+    return SimCLRTransform(**_view_kwargs(s), gaussian_blur=s.gaussian_blur)
+
+
+def byol_transform(dataset: str, input_size: int | None = None) -> BYOLTransform:
+    """lightly's ``BYOLTransform`` (two asymmetric views) with this dataset's settings; solarisation only on
+    colour images."""
+    s = _settings(dataset, input_size)
+    colour = len(s.mean) == 3
+    view1 = BYOLView1Transform(**_view_kwargs(s), gaussian_blur=s.gaussian_blur)
+    view2 = BYOLView2Transform(
+        **_view_kwargs(s), gaussian_blur=s.gaussian_blur, solarization_prob=0.2 if colour else 0.0
+    )
+    return BYOLTransform(view_1_transform=view1, view_2_transform=view2)
+
+
+def eval_transform(dataset: str, input_size: int | None = None) -> T.Compose:
+    """Deterministic transform for evaluation: to tensor, resize if needed, normalise."""
+    s = _settings(dataset, input_size)
+    steps = [T.ToTensor()]
+    if input_size is not None:
+        steps.insert(0, T.Resize(input_size))
+    steps.append(T.Normalize(s.mean, s.std))
+    return T.Compose(steps)

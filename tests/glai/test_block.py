@@ -1,0 +1,257 @@
+"""The GLAI block: exactness at the switch, budget, frozen structure, linearity, phases and state."""
+
+import pytest
+import torch
+from torch import nn
+
+from glai_ssl.glai import GLAI, PhaseError, StabilityConfig
+from glai_ssl.glai.paths import num_paths
+
+
+def trained_block(
+    d0=24, hidden=(40,), dout=6, steps=30, seed=0, batch_norm=True, output_batch_norm=False, **kwargs
+) -> tuple[GLAI, torch.Tensor]:
+    torch.manual_seed(seed)
+    block = GLAI(
+        d0,
+        hidden,
+        dout,
+        batch_norm=batch_norm,
+        output_batch_norm=output_batch_norm,
+        auto_freeze=False,
+        **kwargs,
+    )
+    x = torch.randn(128, d0)
+    target = torch.randn(128, dout)
+    optimizer = torch.optim.Adam(block.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = (block(x) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return block, x
+
+
+@pytest.mark.parametrize(
+    "hidden,batch_norm,output_batch_norm",
+    [
+        ((40,), True, False),
+        ((40,), True, True),
+        ((40,), False, False),
+        ((16, 12), True, False),
+        ((8, 6, 5), False, True),
+    ],
+)
+def test_unpruned_phase2_equals_structure_at_switch(hidden, batch_norm, output_batch_norm):
+    block, x = trained_block(
+        hidden=hidden,
+        batch_norm=batch_norm,
+        output_batch_norm=output_batch_norm,
+        structure_widths=(5,) * len(hidden),
+        budget="all",
+    )
+    block.eval()
+    with torch.no_grad():
+        before = block.structure(x)
+    block.freeze_structure()
+    with torch.no_grad():
+        after = block(x)
+    rel = (after - before).abs().max() / before.abs().max()
+    assert rel <= 1e-5, f"max relative error {rel:.2e}"
+
+
+def test_default_width_and_pruned_budget_is_exact():
+    block, _ = trained_block(d0=24, hidden=(64,), dout=6)
+    mlp_params = 24 * 64 + 2 * 64 + 64 * 6 + 6  # Linear(no bias)+BN, Linear(bias)
+    assert block.budget == mlp_params == block.spec.num_parameters()
+    assert block.structure_widths == (-(-mlp_params // (6 * 25)),)  # ceil(P / (dout * (d0 + 1)))
+    block.freeze_structure()
+    assert block.num_trainable_parameters() == mlp_params
+    assert int(block.mask.sum()) == mlp_params - 6
+    assert num_paths(block.spec, block.structure_widths) >= mlp_params
+
+
+def test_masked_paths_stay_zero_and_structure_is_frozen():
+    block, x = trained_block()
+    block.freeze_structure()
+    snapshot = {k: v.clone() for k, v in block.structure.state_dict().items()}
+    optimizer = torch.optim.AdamW(block.parameters(), lr=1e-2, weight_decay=0.1)
+    block.train()
+    for _ in range(5):
+        loss = block(x).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        assert all(p.grad is None for p in block.structure.parameters())
+        optimizer.step()
+    for key, value in block.structure.state_dict().items():
+        assert torch.equal(value, snapshot[key]), f"S changed in Phase 2: {key}"
+    assert torch.all(block.path_weight[~block.mask] == 0)
+    assert not block.structure.training
+
+
+def test_gates_carry_no_gradient_but_input_does():
+    block, x = trained_block()
+    block.freeze_structure()
+    x = x.clone().requires_grad_(True)
+    gates = block.unit_gates(x)
+    assert not gates.requires_grad
+    block(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    expected = torch.einsum("bu,uoi->boi", gates, block.effective_paths())[:, :, :-1].sum(1)
+    torch.testing.assert_close(x.grad, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_output_is_linear_in_path_weights_with_gates_fixed():
+    block, x = trained_block()
+    block.freeze_structure()
+    block.eval()
+    gates = block.unit_gates(x)
+    with torch.no_grad():
+        base_weight, bias = block.path_weight.clone(), block.path_bias.clone()
+        delta1, delta2 = torch.randn_like(base_weight), torch.randn_like(base_weight)
+
+        def output(weight):
+            block.path_weight.copy_(weight)
+            block.path_bias.zero_()
+            return block.path_forward(x, gates)
+
+        combined = output(2.0 * delta1 - 3.0 * delta2)
+        separate = 2.0 * output(delta1) - 3.0 * output(delta2)
+        block.path_bias.copy_(bias)
+        block.path_weight.copy_(base_weight)
+    torch.testing.assert_close(combined, separate, rtol=1e-4, atol=1e-4)
+
+
+def test_fast_path_matches_explicit_path_features():
+    block, x = trained_block(hidden=(16, 12), structure_widths=(4, 3))
+    block.freeze_structure()
+    block.eval()
+    gates = block.unit_gates(x)
+    features = gates.unsqueeze(2) * torch.cat([x, torch.ones(len(x), 1)], 1).unsqueeze(1)  # (B, U, d0+1)
+    explicit = torch.einsum("bui,uoi->bo", features, block.effective_paths()) + block.path_bias
+    torch.testing.assert_close(block(x), explicit, rtol=1e-4, atol=1e-5)
+
+
+def test_optimizer_built_before_the_switch_trains_path_weights():
+    torch.manual_seed(0)
+    block = GLAI(16, 32, 4, stability=StabilityConfig(check_every=5, max_steps=20, probe_size=64))
+    optimizer = torch.optim.SGD(block.parameters(), lr=0.05, momentum=0.9)
+    x, target = torch.randn(64, 16), torch.randn(64, 4)
+    for _ in range(30):
+        loss = (block(x) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert block.phase == 2 and block.switch_step == 20
+    before = block.path_weight.detach().clone()
+    loss = (block(x) - target).pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    assert not torch.equal(before, block.path_weight.detach())
+
+
+def test_monitor_freezes_when_gates_settle():
+    """A regression problem whose gates settle: the monitor declares stability before its budget."""
+    torch.manual_seed(0)
+    x = torch.randn(512, 8)
+    target = torch.relu(x @ torch.randn(8, 16)) @ torch.randn(16, 2)
+    block = GLAI(
+        8,
+        64,
+        2,
+        batch_norm=False,
+        stability=StabilityConfig(tau=0.002, patience=3, check_every=20, max_steps=5000),
+    )
+    optimizer = torch.optim.Adam(block.parameters(), lr=3e-3)
+    for _ in range(3000):
+        loss = (block(x) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if block.phase == 2:
+            break
+    assert block.phase == 2
+    assert block.monitor.reason == "stable"
+    trace = [r["distance"] for r in block.stability_trace]
+    assert trace[-1] < 0.002 and max(trace) > trace[-1]
+
+
+def test_budget_stops_phase1():
+    torch.manual_seed(0)
+    block = GLAI(8, 16, 2, stability=StabilityConfig(tau=0.0, check_every=10, max_steps=30))
+    optimizer = torch.optim.Adam(block.parameters(), lr=1e-1)
+    for _ in range(40):
+        loss = block(torch.randn(32, 8)).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert block.phase == 2 and block.monitor.reason == "budget" and block.switch_step == 30
+
+
+@pytest.mark.parametrize("phase", [1, 2])
+def test_state_dict_round_trip(phase, tmp_path):
+    block, x = trained_block(output_batch_norm=True)
+    if phase == 2:
+        block.freeze_structure()
+    block.eval()
+    path = tmp_path / "glai.pt"
+    torch.save(block.state_dict(), path)
+    fresh = GLAI(24, 40, 6, output_batch_norm=True, auto_freeze=False)
+    fresh.load_state_dict(torch.load(path, weights_only=False))
+    fresh.eval()
+    assert fresh.phase == phase
+    torch.testing.assert_close(fresh(x), block(x))
+    assert fresh.num_trainable_parameters() == block.num_trainable_parameters()
+    if phase == 2:
+        assert all(not p.requires_grad for p in fresh.structure.parameters())
+
+
+def test_loading_another_config_or_going_back_a_phase_fails_clearly():
+    block, _ = trained_block()
+    other = GLAI(24, 41, 6, auto_freeze=False)
+    with pytest.raises(ValueError, match="another config.*spec"):
+        other.load_state_dict(block.state_dict())
+    frozen, _ = trained_block()
+    frozen.freeze_structure()
+    with pytest.raises(PhaseError, match="Phase-1 GLAI state into a block already in Phase 2"):
+        frozen.load_state_dict(block.state_dict())
+    with pytest.raises(ValueError, match="not saved from a GLAI block"):
+        block.load_state_dict(nn.Linear(2, 2).state_dict())
+
+
+def test_clear_errors_for_bad_input_and_misuse():
+    block, _ = trained_block()
+    with pytest.raises(ValueError, match=r"inputs of shape \(batch, 24\)"):
+        block(torch.randn(4, 23))
+    with pytest.raises(PhaseError, match="Phase-2 API"):
+        block.effective_paths()
+    block.freeze_structure()
+    with pytest.raises(PhaseError, match="already frozen"):
+        block.freeze_structure()
+    with pytest.raises(ValueError, match="only .* paths"):
+        GLAI(24, 40, 6, structure_widths=1, budget=10_000)
+    with pytest.raises(ValueError, match="structure_widths"):
+        GLAI(24, [40, 40], 6, structure_widths=3)
+
+
+def test_bf16_autocast_runs_in_both_phases():
+    block, x = trained_block()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y1 = block(x)
+        block.freeze_structure()
+        y2 = block(x)
+    assert y1.shape == y2.shape == (128, 6)
+    assert torch.isfinite(y2.float()).all()
+    y2.float().sum().backward()
+    assert block.path_weight.grad is not None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on a GPU machine)")
+def test_cuda_matches_cpu():
+    block, x = trained_block()
+    block.freeze_structure()
+    block.eval()
+    cpu = block(x)
+    gpu = block.cuda()(x.cuda()).cpu()
+    torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=1e-3)

@@ -1,0 +1,51 @@
+"""The glai-ssl command line, end to end in a subprocess, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def glai_ssl(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "glai_ssl.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_data_check_reports_all_three_datasets(data_root, tmp_path):
+    result = glai_ssl("data", "check", "--data-root", str(data_root), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for line in (
+        "mnist          train             ok          60000",
+        "fashion-mnist  test              ok          10000",
+        "omniglot       vinyals-test      ok          33840     1692",
+    ):
+        assert line in result.stdout
+    records = json.loads((tmp_path / "data_check.json").read_text())["records"]
+    assert {r["dataset"] for r in records if r["status"] == "ok"} == {"mnist", "fashion-mnist", "omniglot"}
+
+
+def test_data_check_on_an_empty_root(tmp_path):
+    result = glai_ssl(
+        "data", "check", "--data-root", str(tmp_path), env={"GLAI_SSL_CACHE": str(tmp_path / "c")}
+    )
+    assert result.returncode == 0 and "missing" in result.stdout and "Traceback" not in result.stderr
+    strict = glai_ssl(
+        "data", "check", "--strict", "--data-root", str(tmp_path), env={"GLAI_SSL_CACHE": str(tmp_path / "c")}
+    )
+    assert strict.returncode == 1
+
+
+def test_help_and_bad_arguments():
+    assert glai_ssl("--help").returncode == 0
+    assert "--data-root" in glai_ssl("data", "check", "--help").stdout
+    bad = glai_ssl("data", "check", "--device", "tpu")
+    assert bad.returncode == 2 and "invalid choice: 'tpu'" in bad.stderr
+
+
+def test_data_info(data_root):
+    result = glai_ssl("data", "info", "--data-root", str(data_root))
+    assert result.returncode == 0 and "vinyals-trainval" in result.stdout and "9cfc7cd6" in result.stdout
