@@ -228,9 +228,9 @@ class GLAI(nn.Module):
             self.probe_count += take
         config = self.monitor.config
         due = self.steps % config.check_every == 0
-        if due or (config.max_steps is not None and self.steps >= config.max_steps):
-            if self._agree(self.check_stability()):
-                self.freeze_structure()
+        out_of_budget = config.max_steps is not None and self.steps >= config.max_steps
+        if (due or out_of_budget) and self._agree(self.check_stability()):
+            self.freeze_structure()
 
     def check_stability(self, probe: Tensor | None = None) -> bool:
         """Record the gate flips on the probe batch since the last check; True when the structure is stable.
