@@ -61,7 +61,7 @@ class GLAI(nn.Module):
             ``"all"``: no pruning.
         path_scale: the path weights are stored as ``theta = A / path_scale`` and used as ``path_scale * theta``,
             so an Adam step of size ``lr`` moves ``A`` by ``path_scale * lr`` (SGD: ``path_scale**2``) [our choice].
-        stability: when to freeze; see :class:`StabilityConfig`.
+        stability: when to freeze; a :class:`StabilityConfig` or a dict of its fields.
         auto_freeze: watch the gates inside ``forward`` and freeze when stable. Turn off to drive the switch
             yourself with :meth:`check_stability` / :meth:`freeze_structure`.
 
@@ -82,10 +82,11 @@ class GLAI(nn.Module):
         path_ratio: float = 1.0,
         budget: int | str | None = None,
         path_scale: float = 1.0,
-        stability: StabilityConfig | None = None,
+        stability: StabilityConfig | dict | None = None,
         auto_freeze: bool = True,
     ) -> None:
         super().__init__()
+        stability = StabilityConfig(**stability) if isinstance(stability, dict) else stability
         hidden = (hidden_dims,) if isinstance(hidden_dims, int) else tuple(hidden_dims)
         self.spec = HeadSpec(input_dim, hidden, output_dim, batch_norm, output_batch_norm, output_affine)
         if structure_widths is None:
@@ -103,7 +104,6 @@ class GLAI(nn.Module):
         self.path_scale = float(path_scale)
         self.auto_freeze = auto_freeze
         self.structure = self.spec.with_hidden(widths).build_mlp()
-        self._hidden, _, _ = hidden_blocks(self.structure)
 
         self.num_units = unit_counts(widths)[-1]
         total_paths = num_paths(self.spec, widths)
@@ -204,7 +204,10 @@ class GLAI(nn.Module):
         was_training = self.structure.training
         self.structure.eval()
         gates, h = [], x
-        for linear, norm in self._hidden:
+        hidden, _, _ = hidden_blocks(
+            self.structure
+        )  # looked up each time: convert_sync_batchnorm swaps layers
+        for linear, norm in hidden:
             z = linear(h)
             if norm is not None:
                 z = norm(z)
@@ -222,7 +225,8 @@ class GLAI(nn.Module):
     def _observe(self, x: Tensor) -> None:
         """Count a training step, fill the probe batch, and run a stability check when one is due."""
         self.steps += 1
-        if self.probe_count < len(self.probe):
+        # the probe batch is what the first check saw: it stops growing once a check has run
+        if self.probe_count < len(self.probe) and not self.monitor.has_checked:
             take = min(len(self.probe) - self.probe_count, x.shape[0])
             self.probe[self.probe_count : self.probe_count + take] = x[:take].detach().to(self.probe.dtype)
             self.probe_count += take

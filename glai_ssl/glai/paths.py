@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from glai_ssl.glai.spec import HeadSpec
 
@@ -72,7 +73,7 @@ def hidden_blocks(
     for layer in layers:
         if isinstance(layer, nn.Linear):
             blocks.append([layer, None])
-        elif isinstance(layer, nn.BatchNorm1d):
+        elif isinstance(layer, _BatchNorm):  # BatchNorm1d, or SyncBatchNorm after convert_sync_batchnorm
             blocks[-1][1] = layer
     hidden = [(lin, bn) for lin, bn in blocks[:-1]]
     return hidden, blocks[-1][0], blocks[-1][1]

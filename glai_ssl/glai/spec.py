@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from lightly.models.modules.heads import ProjectionHead
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class HeadSpec:
                 linears.append(layer)
                 norms.append(None)
                 acts.append(False)
-            elif isinstance(layer, nn.BatchNorm1d) and linears and norms[-1] is None and not acts[-1]:
+            elif isinstance(layer, _BatchNorm) and linears and norms[-1] is None and not acts[-1]:
                 norms[-1] = layer
             elif isinstance(layer, nn.ReLU) and linears and not acts[-1]:
                 acts[-1] = True

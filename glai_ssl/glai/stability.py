@@ -73,6 +73,11 @@ class GateStabilityMonitor:
         self._previous = gates
         return self.is_stable(step)
 
+    @property
+    def has_checked(self) -> bool:
+        """Whether a check has run (the probe batch is fixed from then on)."""
+        return self._previous is not None
+
     def is_stable(self, step: int) -> bool:
         """Stable when ``patience`` checks in a row were below ``tau`` (after ``min_steps``), or out of budget."""
         if step < self.config.min_steps:

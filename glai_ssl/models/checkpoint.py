@@ -3,7 +3,10 @@
 A backbone file is a ``torch.save`` of::
 
     {"format": "glai_ssl.backbone/1", "backbone": "conv4", "in_channels": 1, "image_size": 28,
-     "state_dict": {...}, "meta": {...}}
+     "normalize": {"mean": [...], "std": [...]} or None, "state_dict": {...}, "meta": {...}}
+
+A loaded backbone always takes images in [0, 1]: when the file records the normalisation it was trained
+with, ``load_backbone`` wraps the network in :class:`Normalized`.
 
 ``load_backbone`` also accepts the Lightning checkpoints of the SSL recipes (their hyper-parameters name the
 backbone and their state dict holds it under ``backbone.``), so ``glai-ssl probe`` and ``glai-ssl fewshot eval``
@@ -27,6 +30,20 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable, or not what the caller needs."""
 
 
+class Normalized(nn.Module):
+    """A backbone preceded by per-channel input normalisation, so that it takes images in [0, 1]."""
+
+    def __init__(self, backbone: nn.Module, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.feature_dim = backbone.feature_dim
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone((x - self.mean) / self.std)
+
+
 def save_backbone(
     path: str | os.PathLike,
     name: str,
@@ -34,9 +51,13 @@ def save_backbone(
     *,
     in_channels: int,
     image_size: int,
+    normalize: dict | None = None,
     meta: dict | None = None,
 ) -> Path:
-    """Write ``backbone`` (built by ``make_backbone(name, in_channels, image_size)``) to ``path``."""
+    """Write ``backbone`` (built by ``make_backbone(name, in_channels, image_size)``) to ``path``.
+
+    ``normalize`` (``{"mean": [...], "std": [...]}``) records the input normalisation it was trained with.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -44,6 +65,7 @@ def save_backbone(
         "backbone": name,
         "in_channels": in_channels,
         "image_size": image_size,
+        "normalize": normalize,
         "state_dict": {k: v.detach().cpu() for k, v in backbone.state_dict().items()},
         "meta": meta or {},
     }
@@ -72,7 +94,8 @@ def _read(path: Path) -> dict:
 def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Load a backbone file or an SSL recipe's Lightning checkpoint; return ``(backbone, info)``.
 
-    ``info`` has ``backbone``, ``in_channels``, ``image_size`` and the saved ``meta``.
+    The backbone takes images in [0, 1] (see :class:`Normalized`). ``info`` has ``backbone``, ``in_channels``,
+    ``image_size``, ``normalize`` and the saved ``meta``.
 
     Raises:
         CheckpointError: the file is missing, unreadable, or holds no backbone.
@@ -81,6 +104,7 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     payload = _read(path)
     if payload.get("format") == FORMAT:
         info = {k: payload[k] for k in ("backbone", "in_channels", "image_size")}
+        info["normalize"] = payload.get("normalize")
         state = payload["state_dict"]
         info["meta"] = payload.get("meta", {})
     elif "state_dict" in payload and "hyper_parameters" in payload:
@@ -93,12 +117,18 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
             "in_channels": hparams.get("in_channels", 1),
             "image_size": hparams.get("image_size", 28),
             "meta": {"lightning": True, "epoch": payload.get("epoch")},
+            "normalize": hparams.get("normalize"),
         }
-        state = {
-            k[len("backbone.") :]: v for k, v in payload["state_dict"].items() if k.startswith("backbone.")
-        }
+        state = {}
+        for prefix in ("method.backbone.", "backbone."):  # SSLModule keeps it under method.backbone
+            state = {k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)}
+            if state:
+                break
         if not state:
-            raise CheckpointError(f"{path} has no 'backbone.*' weights in its state dict")
+            raise CheckpointError(
+                f"{path} has no 'method.backbone.*' or 'backbone.*' weights in its state dict"
+            )
+        info["meta"]["dataset"] = hparams.get("dataset")
     else:
         raise CheckpointError(
             f"{path} is not a glai_ssl backbone file (format {payload.get('format')!r}) nor an SSL recipe checkpoint"
@@ -110,4 +140,6 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
         backbone.load_state_dict(state)
     except RuntimeError as error:
         raise CheckpointError(f"{path}: weights do not fit a {info['backbone']} backbone: {error}") from None
+    if info.get("normalize"):
+        backbone = Normalized(backbone, info["normalize"]["mean"], info["normalize"]["std"])
     return backbone, info

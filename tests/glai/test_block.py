@@ -255,3 +255,34 @@ def test_cuda_matches_cpu():
     cpu = block(x)
     gpu = block.cuda()(x.cuda()).cpu()
     torch.testing.assert_close(gpu, cpu, rtol=1e-3, atol=1e-3)
+
+
+def test_sync_batchnorm_conversion_keeps_gates_and_switch_exact():
+    block, x = trained_block(output_batch_norm=True, budget="all", structure_widths=5)
+    block.eval()
+    before = block.layer_gates(x)[0]
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(block)
+    assert any(isinstance(m, nn.SyncBatchNorm) for m in converted.structure.modules())
+    assert torch.equal(converted.layer_gates(x)[0], before)
+    reference = converted.structure(x)
+    converted.freeze_structure()
+    rel = (converted(x) - reference).abs().max() / reference.abs().max()
+    assert rel <= 1e-5
+
+
+def test_probe_is_fixed_at_the_first_check_with_small_batches():
+    torch.manual_seed(0)
+    block = GLAI(
+        8,
+        16,
+        4,
+        batch_norm=False,
+        stability=StabilityConfig(check_every=1, probe_size=8, tau=0.0, max_steps=None),
+    )
+    optimizer = torch.optim.SGD(block.parameters(), lr=0.1)
+    for _ in range(5):  # batches of 4 < probe_size 8: the probe must not grow after the first check
+        loss = block(torch.randn(4, 8)).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert block.probe_count == 4 and len(block.stability_trace) == 4

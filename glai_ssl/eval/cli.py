@@ -1,0 +1,64 @@
+"""``glai-ssl probe CKPT``: kNN and linear probe (or few-shot episodes on Omniglot) of a frozen backbone."""
+
+from __future__ import annotations
+
+import argparse
+
+from glai_ssl.eval.report import RawPixels, evaluate_backbone
+from glai_ssl.models import load_backbone
+from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, seed_everything, write_json
+
+DATASETS = ("fashion-mnist", "mnist", "omniglot", "cifar10")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "probe",
+        help="evaluate a frozen backbone: kNN + linear probe, or few-shot episodes on Omniglot",
+        description="Evaluate a frozen backbone (eval mode): weighted kNN and a linear probe on a labelled dataset, "
+        "or nearest-prototype episodes on Omniglot's Vinyals test classes.",
+    )
+    parser.add_argument(
+        "checkpoint", nargs="?", help="backbone.pt or an SSL recipe's .ckpt (omit with --raw-pixels)"
+    )
+    parser.add_argument(
+        "--dataset", choices=DATASETS, default=None, help="default: the one the backbone was trained on"
+    )
+    parser.add_argument(
+        "--raw-pixels", action="store_true", help="probe raw pixels instead of a backbone (baseline)"
+    )
+    parser.add_argument("--knn-k", type=int, default=200)
+    parser.add_argument("--knn-t", type=float, default=0.1)
+    parser.add_argument("--probe-epochs", type=int, default=100)
+    parser.add_argument("--episodes", type=int, default=1000, help="few-shot episodes per task (Omniglot)")
+    add_common_args(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    seed_everything(args.seed)
+    device = resolve_device(args.device)
+    if args.raw_pixels:
+        backbone, info = RawPixels(), {"backbone": "raw-pixels", "meta": {}}
+    elif args.checkpoint:
+        backbone, info = load_backbone(args.checkpoint)
+    else:
+        raise SystemExit("error: give a checkpoint, or --raw-pixels for the pixel baseline")
+    dataset = args.dataset or info["meta"].get("dataset")
+    if dataset is None:
+        raise SystemExit("error: the checkpoint does not say which dataset it was trained on; pass --dataset")
+    result = evaluate_backbone(
+        backbone,
+        dataset,
+        data_root=args.data_root,
+        device=device,
+        knn_k=args.knn_k,
+        knn_t=args.knn_t,
+        probe_epochs=args.probe_epochs,
+        seed=args.seed,
+        episodes=args.episodes,
+    )
+    print(f"{info['backbone']}: {result['summary']}")
+    if args.out:
+        write_json(args.out / "probe.json", {"args": args_dict(args), "backbone": info["backbone"], **result})
+    return 0

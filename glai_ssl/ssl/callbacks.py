@@ -1,0 +1,96 @@
+"""Lightning callbacks: the GLAI structure switch, and periodic kNN evaluation of the frozen backbone."""
+
+from __future__ import annotations
+
+import torch
+from pytorch_lightning import Callback, LightningModule, Trainer
+from torch import Tensor
+
+from glai_ssl.eval import extract_features, knn_accuracy
+
+
+class GLAIStructureCallback(Callback):
+    """Runs each online GLAI head's stability check and freezes its structure when stable (GLAI, Phase 1 -> 2).
+
+    Every ``check_every`` optimizer steps (the head's :class:`StabilityConfig`), a fixed probe batch of images
+    goes through the current backbone (eval mode, no grad) and the head's gates on those features are compared
+    with the previous check. Rank 0 decides for all ranks. Momentum copies follow their online head.
+    Steps here are optimizer steps (``trainer.global_step``), also for ``max_steps`` and ``min_steps``.
+    """
+
+    def __init__(self, probe_images: Tensor) -> None:
+        self.probe_images = probe_images
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx
+    ) -> None:
+        method = pl_module.method
+        heads = {name: head for name, head in method.online_glai_heads().items() if head.phase == 1}
+        step = trainer.global_step
+        due = {}
+        for name, head in heads.items():
+            config = head.monitor.config
+            if step % config.check_every == 0 or (config.max_steps is not None and step >= config.max_steps):
+                due[name] = head
+        if not due:
+            return
+        was_training = method.training
+        method.eval()
+        inputs = method.head_inputs(pl_module._images(self.probe_images.to(pl_module.device)))
+        method.train(was_training)
+        for name, head in due.items():
+            head.steps = step
+            stable = bool(trainer.strategy.broadcast(head.check_stability(inputs[name]), src=0))
+            if head.stability_trace:
+                pl_module.log(f"glai/{name}_flip_share", head.stability_trace[-1]["distance"])
+            if stable:
+                head.freeze_structure()
+        method.sync_momentum_phases()
+        for name, head in method.online_glai_heads().items():
+            pl_module.log(f"glai/{name}_phase", float(head.phase))
+
+
+class KNNCallback(Callback):
+    """Every ``every_n_epochs`` epochs, weighted kNN accuracy of the backbone (eval mode) on held-out images."""
+
+    def __init__(
+        self,
+        bank: tuple[Tensor, Tensor],
+        test: tuple[Tensor, Tensor],
+        every_n_epochs: int = 1,
+        k: int = 200,
+        temperature: float = 0.1,
+    ) -> None:
+        self.bank, self.test = bank, test
+        self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
+        self.history: list[dict] = []
+
+    @torch.no_grad()
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        epoch = trainer.current_epoch
+        if self.every_n_epochs <= 0 or (epoch + 1) % self.every_n_epochs:
+            return
+        if trainer.is_global_zero:
+            backbone = _ImagesFirst(pl_module)
+            bank = extract_features(backbone, self.bank[0], device=pl_module.device, desc="kNN bank")
+            test = extract_features(backbone, self.test[0], device=pl_module.device, desc="kNN test")
+            accuracy = knn_accuracy(
+                bank, self.bank[1], test, self.test[1], k=self.k, temperature=self.temperature
+            )
+            self.history.append({"epoch": epoch, "knn_accuracy": accuracy})
+            pl_module.log("knn_accuracy", accuracy, rank_zero_only=True, prog_bar=True)
+
+
+class _ImagesFirst(torch.nn.Module):
+    """The module's backbone with its memory-format conversion, as a plain module for feature extraction."""
+
+    def __init__(self, pl_module: LightningModule) -> None:
+        super().__init__()
+        self.pl_module = pl_module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pl_module.backbone(self.pl_module._images(x))
+
+    def train(self, mode: bool = True):
+        self.pl_module.backbone.train(mode)
+        return self

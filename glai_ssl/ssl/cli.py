@@ -1,0 +1,20 @@
+"""``glai-ssl pretrain``: the SSL recipes' engine from the command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from glai_ssl.ssl.train import build_parser, main
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    template = build_parser()
+    parser = subparsers.add_parser(
+        "pretrain",
+        parents=[template],
+        add_help=False,
+        help="pretrain a backbone with an SSL method and an MLP or GLAI projector",
+        description=template.description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.set_defaults(func=lambda args: bool(main(args)) and 0)

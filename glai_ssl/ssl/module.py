@@ -1,0 +1,92 @@
+"""``SSLModule``: a LightningModule around any :class:`SSLMethod`, with lightly's online linear probe."""
+
+from __future__ import annotations
+
+import torch
+from lightly.utils.benchmarking import OnlineLinearClassifier
+from lightly.utils.lars import LARS
+from lightly.utils.scheduler import CosineWarmupScheduler
+from pytorch_lightning import LightningModule
+
+from glai_ssl.models import make_backbone
+from glai_ssl.ssl.methods import METHODS
+
+
+class SSLModule(LightningModule):
+    """Pretrains ``method`` on a backbone; all settings come from one flat ``config`` dict (saved in checkpoints).
+
+    Config keys: ``method``, ``backbone``, ``in_channels``, ``image_size``, ``head``, ``hidden_dim``,
+    ``output_dim``, ``glai_options``, ``gather_distributed``, ``num_classes``, ``optimizer`` (adam | sgd | lars),
+    ``lr``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``, ``channels_last``.
+    """
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        backbone = make_backbone(config["backbone"], config["in_channels"], config["image_size"])
+        method_cls = METHODS[config["method"]]
+        self.method = method_cls(
+            backbone,
+            backbone.feature_dim,
+            head=config["head"],
+            hidden_dim=config["hidden_dim"],
+            output_dim=config["output_dim"],
+            gather_distributed=config["gather_distributed"],
+            glai_options=config.get("glai_options"),
+        )
+        self.online_classifier = OnlineLinearClassifier(
+            backbone.feature_dim, config["num_classes"], topk=(1,)
+        )
+
+    @property
+    def backbone(self) -> torch.nn.Module:
+        return self.method.backbone
+
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.config.get("channels_last") else x
+
+    def training_step(self, batch, batch_idx):
+        views, labels = batch
+        views = [self._images(v) for v in views]
+        loss, features = self.method.training_loss(
+            views, self.global_step, int(self.trainer.estimated_stepping_batches)
+        )
+        cls_loss, cls_log = self.online_classifier.training_step((features.detach(), labels), batch_idx)
+        self.log("train_loss", loss, prog_bar=True, sync_dist=True)
+        self.log_dict(cls_log, sync_dist=True)
+        return loss + cls_loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        self.method.after_optimizer_step(self.global_step, int(self.trainer.estimated_stepping_batches))
+
+    def validation_step(self, batch, batch_idx):
+        images, labels = batch
+        features = self.backbone(self._images(images)).flatten(1)
+        _, cls_log = self.online_classifier.validation_step((features.detach(), labels), batch_idx)
+        self.log_dict(cls_log, prog_bar=True, sync_dist=True)
+
+    def configure_optimizers(self):
+        config = self.config
+        params = [
+            {"name": "ssl", "params": list(self.method.parameters()), "weight_decay": config["weight_decay"]},
+            {
+                "name": "online_classifier",
+                "params": list(self.online_classifier.parameters()),
+                "weight_decay": 0.0,
+            },
+        ]
+        if config["optimizer"] == "adam":
+            optimizer = torch.optim.AdamW(params, lr=config["lr"])
+        elif config["optimizer"] == "sgd":
+            optimizer = torch.optim.SGD(params, lr=config["lr"], momentum=0.9)
+        elif config["optimizer"] == "lars":
+            optimizer = LARS(params, lr=config["lr"], momentum=0.9)
+        else:
+            raise ValueError(f"unknown optimizer {config['optimizer']!r}; choose adam, sgd or lars")
+        steps = int(self.trainer.estimated_stepping_batches)
+        warmup = int(steps * config["warmup_epochs"] / max(config["max_epochs"], 1))
+        scheduler = CosineWarmupScheduler(
+            optimizer, warmup_epochs=warmup, max_epochs=steps, end_value=config.get("final_lr_ratio", 0.0)
+        )
+        return [optimizer], [{"scheduler": scheduler, "interval": "step"}]

@@ -1,0 +1,317 @@
+"""Pretrain a backbone with an SSL method and an MLP or GLAI projector; evaluate it; on one or many devices.
+
+The recipes in ``recipes/`` call :func:`main` with their defaults; ``glai-ssl pretrain`` exposes the same flags.
+Outputs under ``--out``: ``checkpoints/`` (Lightning, resumable with ``--resume``), ``logs/`` (CSV and
+TensorBoard), ``backbone.pt`` (for ``glai-ssl probe`` and ``glai-ssl fewshot eval``) and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.strategies import DDPStrategy
+from torch.utils.data import DataLoader
+
+from glai_ssl.data import LabelledImages, load_dataset
+from glai_ssl.glai import StabilityConfig
+from glai_ssl.models import BACKBONES, Normalized, save_backbone
+from glai_ssl.ssl.callbacks import GLAIStructureCallback, KNNCallback
+from glai_ssl.ssl.data import EpochShardSampler, SeededViews
+from glai_ssl.ssl.methods import METHODS
+from glai_ssl.ssl.module import SSLModule
+from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform
+from glai_ssl.utils.batchnorm import convert_global_batchnorm
+from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
+
+#: dataset -> (pretraining split, evaluation bank split, evaluation test split, default backbone)
+DATASET_SPLITS = {
+    "fashion-mnist": ("train", "train", "test", "conv4"),
+    "mnist": ("train", "train", "test", "conv4"),
+    "omniglot": ("vinyals-train", None, "vinyals-test", "conv4"),
+    "cifar10": ("train", "train", "test", "resnet18-cifar"),
+}
+
+
+def build_parser(method: str | None = None, defaults: dict | None = None) -> argparse.ArgumentParser:
+    """The pretraining flags; a recipe fixes ``method`` and passes its own ``defaults``."""
+    parser = argparse.ArgumentParser(
+        description=f"Pretrain a backbone with {method or 'an SSL method'} and an MLP or GLAI projector.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    if method is None:
+        parser.add_argument("--method", required=True, choices=list(METHODS))
+    parser.add_argument("--dataset", default="fashion-mnist", choices=list(DATASET_SPLITS))
+    parser.add_argument(
+        "--backbone", default=None, help=f"one of {', '.join(BACKBONES)} (default: per dataset)"
+    )
+    parser.add_argument(
+        "--head", default="mlp", choices=("mlp", "glai"), help="projector (and predictor) kind"
+    )
+    parser.add_argument("--hidden-dim", type=int, default=512, help="projector hidden width")
+    parser.add_argument("--output-dim", type=int, default=128, help="projector output width")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=256, help="per device")
+    parser.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "lars"))
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-6)
+    parser.add_argument("--warmup-epochs", type=float, default=0.0)
+    parser.add_argument(
+        "--train-size", type=int, default=None, help="pretrain on a random subset of this size"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="data loader workers per device")
+    parser.add_argument("--devices", type=int, default=1, help="number of devices (processes)")
+    parser.add_argument("--strategy", default="auto", help="auto | ddp (gloo on CPU, NCCL on GPU)")
+    parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed on GPU")
+    parser.add_argument(
+        "--eval-every", type=int, default=0, help="kNN accuracy every N epochs during pretraining (0: off)"
+    )
+    parser.add_argument("--eval-size", type=int, default=10000, help="bank size of that periodic kNN")
+    parser.add_argument("--knn-k", type=int, default=200)
+    parser.add_argument("--knn-t", type=float, default=0.1)
+    parser.add_argument(
+        "--probe-epochs", type=int, default=100, help="linear probe epochs in the final evaluation"
+    )
+    parser.add_argument(
+        "--no-final-eval", action="store_true", help="skip the final kNN / probe / few-shot evaluation"
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="Lightning checkpoint to resume from (e.g. OUT/checkpoints/last.ckpt)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=-1, help="stop after this many optimizer steps (testing)"
+    )
+    parser.add_argument("--log-every", type=int, default=10, help="log metrics every N steps")
+    glai = parser.add_argument_group("GLAI head options (with --head glai; defaults are the library's)")
+    glai.add_argument("--glai-structure-width", type=int, default=None)
+    glai.add_argument("--glai-path-ratio", type=float, default=None)
+    glai.add_argument("--glai-path-scale", type=float, default=None)
+    glai.add_argument("--glai-tau", type=float, default=None)
+    glai.add_argument("--glai-patience", type=int, default=None)
+    glai.add_argument(
+        "--glai-check-every", type=int, default=None, help="optimizer steps between stability checks"
+    )
+    glai.add_argument(
+        "--glai-max-structure-epochs",
+        type=float,
+        default=None,
+        help="freeze after this many epochs at the latest",
+    )
+    glai.add_argument("--glai-probe-size", type=int, default=256)
+    add_common_args(parser, out=f"runs/{method or 'ssl'}")
+    if defaults:
+        parser.set_defaults(**defaults)
+    return parser
+
+
+def glai_options(args: argparse.Namespace, steps_per_epoch: int) -> dict:
+    """GLAI head options from the flags (``None`` flags keep the library's defaults)."""
+    options: dict = {}
+    for flag, key in (
+        ("glai_structure_width", "structure_widths"),
+        ("glai_path_ratio", "path_ratio"),
+        ("glai_path_scale", "path_scale"),
+    ):
+        if getattr(args, flag) is not None:
+            options[key] = getattr(args, flag)
+    stability = {"probe_size": args.glai_probe_size}
+    for flag, key in (
+        ("glai_tau", "tau"),
+        ("glai_patience", "patience"),
+        ("glai_check_every", "check_every"),
+    ):
+        if getattr(args, flag) is not None:
+            stability[key] = getattr(args, flag)
+    if args.glai_max_structure_epochs is not None:
+        stability["max_steps"] = max(1, round(args.glai_max_structure_epochs * steps_per_epoch))
+    options["stability"] = asdict(
+        StabilityConfig(**stability)
+    )  # plain data: checkpoints load with weights_only
+    options["auto_freeze"] = False  # the GLAIStructureCallback drives the switch
+    return options
+
+
+def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> None:
+    """Fail before any work on configurations that cannot run."""
+    if method not in METHODS:
+        raise SystemExit(f"error: unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if args.backbone not in BACKBONES:
+        raise SystemExit(f"error: unknown backbone {args.backbone!r}; choose one of {', '.join(BACKBONES)}")
+    minimum = BACKBONES[args.backbone].min_size
+    if data.image_size < minimum:
+        raise SystemExit(
+            f"error: backbone {args.backbone} needs images of at least {minimum}px, {args.dataset} has {data.image_size}px"
+        )
+    if args.batch_size < METHODS[method].min_batch_size:
+        raise SystemExit(
+            f"error: --batch-size {args.batch_size} is too small: {method}'s loss needs at least "
+            f"{METHODS[method].min_batch_size} samples per batch (negatives or batch statistics)"
+        )
+    if args.epochs < 1:
+        raise SystemExit("error: --epochs must be >= 1")
+
+
+def normalised(data: LabelledImages, dataset: str) -> torch.Tensor:
+    """``(N, C, H, W)`` float images normalised like the training views (for evaluation and probes)."""
+    settings = VIEW_SETTINGS[dataset]
+    mean = torch.tensor(settings.mean).view(1, -1, 1, 1)
+    std = torch.tensor(settings.std).view(1, -1, 1, 1)
+    return (data.to_float() - mean) / std
+
+
+def main(args: argparse.Namespace, method: str | None = None) -> dict:
+    method = method or args.method
+    args.method = method
+    split, bank_split, test_split, default_backbone = DATASET_SPLITS[args.dataset]
+    args.backbone = args.backbone or default_backbone
+    out = Path(args.out)
+    log = setup_logging(out, "pretrain")
+    device = resolve_device(args.device)
+    pl.seed_everything(args.seed, workers=True, verbose=False)
+    train = load_dataset(args.dataset, split, data_root=args.data_root, download=args.download)
+    validate(args, method, train)
+    if args.train_size:
+        generator = torch.Generator().manual_seed(args.seed)
+        train = train.subset(torch.randperm(len(train), generator=generator)[: args.train_size])
+    world = args.devices
+    steps_per_epoch = len(train) // (world * args.batch_size)
+    transform = (byol_transform if METHODS[method].transform == "byol" else simclr_transform)(args.dataset)
+    config = {
+        "method": method,
+        "backbone": args.backbone,
+        "in_channels": train.channels,
+        "image_size": train.image_size,
+        "head": args.head,
+        "hidden_dim": args.hidden_dim,
+        "output_dim": args.output_dim,
+        "glai_options": glai_options(args, steps_per_epoch) if args.head == "glai" else None,
+        "gather_distributed": world > 1,
+        "num_classes": train.num_classes,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "warmup_epochs": args.warmup_epochs,
+        "max_epochs": args.epochs,
+        "channels_last": device.type == "cpu",
+        "dataset": args.dataset,
+        "normalize": VIEW_SETTINGS[args.dataset].normalize,
+    }
+    module = SSLModule(config)
+    if world > 1 and device.type == "cpu":
+        convert_global_batchnorm(module)  # SyncBatchNorm is GPU-only; this one all-reduces over gloo
+    callbacks = [
+        ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_epochs=1, save_top_k=0),
+        TQDMProgressBar(refresh_rate=10),
+    ]
+    probe_images = normalised(train.subset(range(min(args.glai_probe_size, len(train)))), args.dataset)
+    if args.head == "glai":
+        callbacks.append(GLAIStructureCallback(probe_images))
+    knn_callback = None
+    if args.eval_every and bank_split is not None:
+        bank = load_dataset(args.dataset, bank_split, data_root=args.data_root)
+        test = load_dataset(args.dataset, test_split, data_root=args.data_root)
+        bank = bank.subset(torch.arange(min(args.eval_size, len(bank))))
+        knn_callback = KNNCallback(
+            (normalised(bank, args.dataset), bank.labels),
+            (normalised(test, args.dataset), test.labels),
+            args.eval_every,
+            args.knn_k,
+            args.knn_t,
+        )
+        callbacks.append(knn_callback)
+    loggers = [CSVLogger(out / "logs", name="csv")]
+    try:
+        from pytorch_lightning.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(out / "logs", name="tensorboard"))
+    except ModuleNotFoundError:
+        pass
+    strategy = args.strategy
+    if strategy == "ddp":
+        strategy = DDPStrategy(
+            find_unused_parameters=args.head == "glai",
+            process_group_backend="nccl" if device.type == "cuda" else "gloo",
+        )
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        max_steps=args.max_steps,
+        accelerator=device.type,
+        devices=world,
+        strategy=strategy,
+        sync_batchnorm=world > 1 and device.type == "cuda",
+        precision=args.precision,
+        callbacks=callbacks,
+        logger=loggers,
+        log_every_n_steps=args.log_every,
+        use_distributed_sampler=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    loader = DataLoader(
+        SeededViews(train, transform, seed=args.seed),
+        batch_size=args.batch_size,
+        sampler=EpochShardSampler(len(train), args.batch_size, args.seed, trainer.global_rank, world),
+        num_workers=args.workers,
+        persistent_workers=args.workers > 0,
+        drop_last=True,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, train_dataloaders=loader, ckpt_path=args.resume)
+    train_seconds = time.perf_counter() - start
+    if not trainer.is_global_zero:
+        return {}
+    backbone_file = save_backbone(
+        out / "backbone.pt",
+        args.backbone,
+        module.backbone,
+        in_channels=train.channels,
+        image_size=train.image_size,
+        normalize=config["normalize"],
+        meta={"method": method, "head": args.head, "dataset": args.dataset, "epochs": args.epochs},
+    )
+    result = {
+        "args": args_dict(args),
+        "method": method,
+        "head": args.head,
+        "train_seconds": train_seconds,
+        "steps": trainer.global_step,
+        "backbone_file": backbone_file,
+        "knn_history": knn_callback.history if knn_callback else [],
+    }
+    for name, head in module.method.online_glai_heads().items():
+        result.setdefault("glai", {})[name] = {
+            "phase": head.phase,
+            "switch_step": head.switch_step,
+            "freeze_reason": head.monitor.reason,
+            "trace": head.stability_trace,
+            "trainable_parameters": head.num_trainable_parameters(),
+            "structure_parameters": head.num_structure_parameters(),
+        }
+    if not args.no_final_eval:
+        from glai_ssl.eval.report import evaluate_backbone
+
+        result["evaluation"] = evaluate_backbone(
+            Normalized(module.backbone, **config["normalize"]),
+            args.dataset,
+            data_root=args.data_root,
+            device=device,
+            knn_k=args.knn_k,
+            knn_t=args.knn_t,
+            probe_epochs=args.probe_epochs,
+            seed=args.seed,
+        )
+        log.info(f"evaluation: {result['evaluation']['summary']}")
+    write_json(out / "results.json", result)
+    log.info(
+        f"{method} with a {args.head} head: {train_seconds:.0f} s of training; results in {out / 'results.json'}"
+    )
+    return result

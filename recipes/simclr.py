@@ -1,0 +1,24 @@
+"""SimCLR (Chen et al. 2020): pretrain a backbone with an MLP or a GLAI projector, then evaluate it.
+
+CPU default (2 cores, under 30 minutes): Fashion-MNIST, Conv-4, see DEFAULTS below.
+
+    python recipes/simclr.py --head mlp  --out runs/simclr/mlp
+    python recipes/simclr.py --head glai --out runs/simclr/glai
+    python recipes/simclr.py --dataset omniglot --out runs/simclr/omniglot      # few-shot episodes on Vinyals test
+    python recipes/simclr.py --devices 2 --strategy ddp                     # two processes (gloo on CPU)
+
+CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CIFAR stem, batch 512,
+200 epochs, kNN k=200), on a GPU:
+
+    python recipes/simclr.py --dataset cifar10 --backbone resnet18-cifar --batch-size 512 --epochs 200 \\
+        --optimizer sgd --lr 0.06 --weight-decay 5e-4 --warmup-epochs 0 --hidden-dim 512 --output-dim 128 \\
+        --precision bf16-mixed --eval-every 10
+"""
+
+from glai_ssl.ssl.train import build_parser, main
+
+METHOD = "simclr"
+DEFAULTS = {"dataset": "fashion-mnist", "epochs": 10, "batch_size": 256, "lr": 1e-3}
+
+if __name__ == "__main__":
+    main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)

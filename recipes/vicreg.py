@@ -1,0 +1,24 @@
+"""VICReg (Bardes et al. 2022): pretrain a backbone with an MLP or a GLAI projector, then evaluate it.
+
+CPU default (2 cores, under 30 minutes): Fashion-MNIST, Conv-4, see DEFAULTS below.
+
+    python recipes/vicreg.py --head mlp  --out runs/vicreg/mlp
+    python recipes/vicreg.py --head glai --out runs/vicreg/glai
+    python recipes/vicreg.py --dataset omniglot --out runs/vicreg/omniglot      # few-shot episodes on Vinyals test
+    python recipes/vicreg.py --devices 2 --strategy ddp                     # two processes (gloo on CPU)
+
+CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CIFAR stem, batch 512,
+200 epochs, kNN k=200), on a GPU:
+
+    python recipes/vicreg.py --dataset cifar10 --backbone resnet18-cifar --batch-size 512 --epochs 200 \\
+        --optimizer sgd --lr 0.06 --weight-decay 5e-4 --warmup-epochs 0 --hidden-dim 512 --output-dim 128 \\
+        --precision bf16-mixed --eval-every 10
+"""
+
+from glai_ssl.ssl.train import build_parser, main
+
+METHOD = "vicreg"
+DEFAULTS = {"dataset": "fashion-mnist", "epochs": 10, "batch_size": 256, "lr": 1e-3}
+
+if __name__ == "__main__":
+    main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)

@@ -1,0 +1,139 @@
+"""The Lightning engine on real Fashion-MNIST: loss goes down, resume is exact, bad configs fail early."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from glai_ssl.ssl.train import build_parser, main
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = ["--workers", "0", "--no-final-eval", "--log-every", "1", "--hidden-dim", "64", "--output-dim", "32"]
+
+
+def run(tmp, *flags, method="simclr"):
+    args = build_parser(method).parse_args([*FAST, "--out", str(tmp), *flags])
+    return main(args, method=method)
+
+
+def step_losses(out: Path) -> dict[int, float]:
+    losses = {}
+    for metrics in sorted(
+        (out / "logs" / "csv").glob("version_*/metrics.csv")
+    ):  # a resumed run adds a version
+        rows = csv.DictReader(metrics.open())
+        losses.update({int(r["step"]): float(r["train_loss"]) for r in rows if r.get("train_loss")})
+    return losses
+
+
+@pytest.mark.slow
+def test_short_real_run_lowers_the_loss(tmp_path, data_root):
+    run(tmp_path, "--train-size", "1024", "--batch-size", "128", "--epochs", "3", "--lr", "3e-3")
+    losses = list(step_losses(tmp_path).values())
+    assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 0.05
+    assert (tmp_path / "backbone.pt").is_file() and (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_resume_equals_an_uninterrupted_run(tmp_path, data_root):
+    flags = [
+        "--train-size",
+        "512",
+        "--batch-size",
+        "64",
+        "--head",
+        "glai",
+        "--glai-check-every",
+        "2",
+        "--glai-max-structure-epochs",
+        "1.5",
+        "--method",
+    ]
+    full = run(tmp_path / "full", "--epochs", "3", *flags[:-1], method="byol")
+    run(tmp_path / "part", "--epochs", "1", *flags[:-1], method="byol")
+    resumed = run(
+        tmp_path / "part",
+        "--epochs",
+        "3",
+        *flags[:-1],
+        "--resume",
+        str(tmp_path / "part" / "checkpoints" / "last.ckpt"),
+        method="byol",
+    )
+    assert (
+        full["glai"]["projection_head"]["switch_step"]
+        == resumed["glai"]["projection_head"]["switch_step"]
+        == 12
+    )
+    a, b = step_losses(tmp_path / "full"), step_losses(tmp_path / "part")
+    later = [s for s in a if s >= 8]
+    assert later and all(s in b for s in later)
+    assert max(abs(a[s] - b[s]) for s in later) < 1e-5
+    full_weights = torch.load(tmp_path / "full" / "backbone.pt")["state_dict"]
+    part_weights = torch.load(tmp_path / "part" / "backbone.pt")["state_dict"]
+    for key in full_weights:
+        torch.testing.assert_close(full_weights[key], part_weights[key], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
+    common = [
+        sys.executable,
+        str(REPO / "recipes" / "simclr.py"),
+        *FAST,
+        "--train-size",
+        "256",
+        "--max-steps",
+        "3",
+        "--epochs",
+        "1",
+    ]
+    single = subprocess.run(
+        [*common, "--batch-size", "64", "--out", str(tmp_path / "one")], capture_output=True, text=True
+    )
+    assert single.returncode == 0, single.stderr[-2000:]
+    double = subprocess.run(
+        [
+            *common,
+            "--batch-size",
+            "32",
+            "--devices",
+            "2",
+            "--strategy",
+            "ddp",
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert double.returncode == 0, double.stderr[-2000:]
+    one, two = step_losses(tmp_path / "one"), step_losses(tmp_path / "two")
+    assert sorted(one) == sorted(two) == [0, 1, 2]
+    for step in one:
+        assert abs(one[step] - two[step]) < 1e-4, (step, one[step], two[step])
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--backbone", "vit"], "unknown backbone 'vit'"),
+        (["--batch-size", "1"], "--batch-size 1 is too small"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+    ],
+)
+def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
+    with pytest.raises(SystemExit, match=message):
+        run(tmp_path, *flags)
+
+
+def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):
+    with pytest.raises(SystemExit):  # argparse: invalid choice
+        build_parser().parse_args(["--method", "dino"])
+    from glai_ssl.models import make_backbone
+
+    with pytest.raises(ValueError, match="needs images of at least 16x16, got 8x8"):
+        make_backbone("conv4", image_size=8)
