@@ -26,7 +26,7 @@ class StabilityConfig:
         probe_size: inputs kept from the first training batch(es) as the probe batch.
     """
 
-    tau: float = 0.01
+    tau: float = 0.05
     patience: int = 3
     check_every: int = 50
     max_steps: int | None = 2000

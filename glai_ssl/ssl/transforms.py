@@ -69,7 +69,7 @@ def _settings(dataset: str, input_size: int | None) -> ViewSettings:
     return settings
 
 
-def _view_kwargs(s: ViewSettings) -> dict:
+def _view_kwargs(s: ViewSettings, normalize: bool = True) -> dict:
     return dict(
         input_size=s.input_size,
         cj_prob=s.cj_prob,
@@ -80,14 +80,14 @@ def _view_kwargs(s: ViewSettings) -> dict:
         min_scale=s.min_scale,
         random_gray_scale=s.random_gray_scale,
         hf_prob=s.hf_prob,
-        normalize=s.normalize,
+        normalize=s.normalize if normalize else None,
     )
 
 
-def simclr_transform(dataset: str, input_size: int | None = None) -> SimCLRTransform:
-    """lightly's ``SimCLRTransform`` (two views) with this dataset's settings."""
+def simclr_transform(dataset: str, input_size: int | None = None, normalize: bool = True) -> SimCLRTransform:
+    """lightly's ``SimCLRTransform`` (two views) with this dataset's settings (``normalize=False``: in [0, 1])."""
     s = _settings(dataset, input_size)
-    return SimCLRTransform(**_view_kwargs(s), gaussian_blur=s.gaussian_blur)
+    return SimCLRTransform(**_view_kwargs(s, normalize), gaussian_blur=s.gaussian_blur)
 
 
 def byol_transform(dataset: str, input_size: int | None = None) -> BYOLTransform:

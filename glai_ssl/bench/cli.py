@@ -1,0 +1,103 @@
+"""``glai-ssl bench``: GLAI vs MLP heads side by side, time-to-accuracy over seeds, with report and plots.
+
+    glai-ssl bench --quick                 # every head setting, sized to about a minute each (make demo)
+    glai-ssl bench fixed-fmnist --seeds 5  # one setting
+    glai-ssl bench heads                   # micro-benchmark: time per step of Phase 1, Phase 2 and the MLP
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from glai_ssl.bench.heads import HeadBenchConfig, run_head_benchmark
+from glai_ssl.bench.heads import markdown_table as heads_table
+from glai_ssl.bench.protocol import summarise_pairs
+from glai_ssl.bench.report import markdown_table, plot_curves, plot_stability, verdicts
+from glai_ssl.bench.runners import RunSettings, train_head
+from glai_ssl.bench.settings import SETTINGS
+from glai_ssl.utils.progress import progress
+from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
+
+CHOICES = [*SETTINGS, "heads"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="GLAI vs MLP heads: time-to-accuracy over seeds, report and plots",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("settings", nargs="*", metavar="SETTING", help=f"any of {', '.join(CHOICES)} (default: all but heads)")
+    parser.add_argument("--quick", action="store_true", help="smaller data, about a minute per setting on 2 CPU cores")
+    parser.add_argument("--seeds", type=int, default=5, help="seed pairs per setting (MLP and GLAI interleaved)")
+    parser.add_argument("--backbone", type=Path, default=None, help="frozen backbone checkpoint (default: cached ones, see docs)")
+    tuning = parser.add_argument_group("training (both heads) and GLAI options")
+    defaults = RunSettings()
+    for field in fields(RunSettings):
+        flag = "--" + field.name.replace("_", "-")
+        kind = type(getattr(defaults, field.name)) if getattr(defaults, field.name) is not None else float
+        if field.name in ("glai_structure_width",):
+            kind = int
+        tuning.add_argument(flag, type=kind, default=getattr(defaults, field.name), help=f"(default: {getattr(defaults, field.name)})")
+    add_common_args(parser, out="results/bench")
+    parser.set_defaults(func=run)
+
+
+def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:
+    run = RunSettings(**{f.name: getattr(args, f.name) for f in fields(RunSettings)})
+    results: dict = {"args": args_dict(args), "run_settings": asdict(run), "settings": {}}
+    for name in names:
+        start = time.perf_counter()
+        log.info(f"[{name}] preparing cached inputs")
+        task = SETTINGS[name](args.quick, checkpoint=args.backbone, data_root=args.data_root, log=log.info)
+        pairs = []
+        for seed in progress(range(args.seed, args.seed + args.seeds), desc=name, unit="seed"):
+            mlp = train_head(task, "mlp", seed, run)
+            glai = train_head(task, "glai", seed, run, target=mlp["mva"])
+            pairs.append({"seed": seed, "mlp": mlp, "glai": glai})
+            reached = glai["time_to_mlp_mva"]
+            log.info(
+                f"[{name}] seed {seed}: MLP MVA {100 * mlp['mva']:.2f}% at {mlp['time_to_mva']:.2f} s; GLAI MVA "
+                f"{100 * glai['mva']:.2f}%, reached the MLP's MVA " + ("never" if reached is None else f"at {reached:.2f} s")
+            )
+        results["settings"][name] = {"pairs": pairs, "summary": summarise_pairs(pairs), "seconds": time.perf_counter() - start}
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    log = setup_logging(out, "bench")
+    device = resolve_device(args.device)
+    if device.type != "cpu" and any(n != "heads" for n in args.settings or SETTINGS):
+        log.info("head settings run on the CPU (cached features); --device applies to `bench heads`")
+    unknown = [n for n in args.settings if n not in CHOICES]
+    if unknown:
+        raise SystemExit(f"error: unknown bench setting(s) {unknown}; choose from {', '.join(CHOICES)}")
+    torch.manual_seed(args.seed)
+    names = args.settings or list(SETTINGS)
+    report = []
+    if "heads" in names:
+        config = HeadBenchConfig(seeds=3 if not args.quick else 2, rounds=5 if not args.quick else 3)
+        heads = run_head_benchmark(config, device)
+        write_json(out / "heads.json", {"args": args_dict(args), **heads})
+        report += ["## Head micro-benchmark", "", heads_table(heads), ""]
+    names = [n for n in names if n != "heads"]
+    if names:
+        results = run_settings(args, names, log)
+        write_json(out / "bench.json", results)
+        curves = plot_curves(results, out)
+        stability = plot_stability(results, out)
+        report += ["## Time to accuracy: GLAI vs MLP", "", markdown_table(results), "", *verdicts(results), ""]
+        report += [f"Plots: {', '.join(p.name for p in curves)}, {stability.name}", ""]
+    command = "glai-ssl bench " + " ".join(a for a in [*args.settings, "--quick" if args.quick else ""] if a)
+    text = "\n".join([f"# glai-ssl bench ({time.strftime('%Y-%m-%d')})", "", f"Command: `{command} --seeds {args.seeds}`", "", *report])
+    (out / "bench.md").write_text(text + "\n")
+    print(text)
+    print(f"\nJSON, Markdown and plots are in {out}/")
+    return 0

@@ -1,0 +1,118 @@
+"""Time-to-accuracy, the benchmark's protocol (glai-method.md, "how we must measure it").
+
+The MLP head trains until its validation accuracy stops improving (patience); its maximum validation accuracy
+(MVA) and the training time when it first reached it are recorded. GLAI is timed from the first step of
+Phase 1 (stability checks, pruning, gate caching and solver set-up included) until it first reaches the
+MLP's MVA. Evaluation time is excluded for both (the clock pauses). Speedup per seed pair =
+T_MLP(MVA) / T_GLAI(reach MLP's MVA).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+
+class TrainClock:
+    """A stopwatch of training time that pauses while evaluating."""
+
+    def __init__(self) -> None:
+        self.elapsed = 0.0
+        self._started: float | None = None
+
+    def start(self) -> TrainClock:
+        self._started = time.perf_counter()
+        return self
+
+    def pause(self) -> float:
+        if self._started is not None:
+            self.elapsed += time.perf_counter() - self._started
+            self._started = None
+        return self.elapsed
+
+    def resume(self) -> None:
+        self._started = time.perf_counter()
+
+    def read(self) -> float:
+        return self.elapsed + (time.perf_counter() - self._started if self._started is not None else 0.0)
+
+
+@dataclass
+class Curve:
+    """Validation accuracy against training time (seconds) and optimisation steps, with phase marks."""
+
+    points: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def add(self, seconds: float, step: int, accuracy: float, **extra) -> None:
+        self.points.append({"seconds": seconds, "step": step, "accuracy": accuracy, **extra})
+
+    def mark(self, seconds: float, step: int, event: str) -> None:
+        self.events.append({"seconds": seconds, "step": step, "event": event})
+
+    @property
+    def max_accuracy(self) -> float:
+        return max((p["accuracy"] for p in self.points), default=float("nan"))
+
+    def time_to(self, accuracy: float) -> float | None:
+        """Training time when the curve first reached ``accuracy`` (None if never)."""
+        for point in self.points:
+            if point["accuracy"] >= accuracy - 1e-12:
+                return point["seconds"]
+        return None
+
+
+def mean_ci95(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (Student t; 0 for a single value)."""
+    array = np.asarray(values, dtype=float)
+    if len(array) < 2:
+        return float(array.mean()) if len(array) else float("nan"), 0.0
+    half = stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / math.sqrt(len(array))
+    return float(array.mean()), float(half)
+
+
+def paired_tests(mlp_times: list[float], glai_times: list[float]) -> dict:
+    """Wilcoxon signed-rank and paired t-test of MLP vs GLAI times (two-sided), where both are defined."""
+    pairs = [(m, g) for m, g in zip(mlp_times, glai_times) if m is not None and g is not None]
+    result: dict = {"pairs": len(pairs)}
+    if len(pairs) >= 2:
+        m, g = np.array(pairs).T
+        result["paired_t_p"] = float(stats.ttest_rel(m, g).pvalue)
+        if np.any(m != g):
+            result["wilcoxon_p"] = float(stats.wilcoxon(m, g).pvalue)
+    return result
+
+
+def summarise_pairs(pairs: list[dict]) -> dict:
+    """Speedups and accuracies over seed pairs ``{"mlp": {...}, "glai": {...}}`` of one setting."""
+    speedups, gaps = [], []
+    mlp_times, glai_times = [], []
+    for pair in pairs:
+        mlp, glai = pair["mlp"], pair["glai"]
+        t_mlp = mlp["time_to_mva"]
+        t_glai = glai["time_to_mlp_mva"]
+        mlp_times.append(t_mlp)
+        glai_times.append(t_glai)
+        if t_glai is not None and t_mlp:
+            speedups.append(t_mlp / t_glai)
+        gaps.append(glai["mva"] - mlp["mva"])
+    mean, half = mean_ci95(speedups)
+    return {
+        "seeds": len(pairs),
+        "reached": len(speedups),
+        "speedup_mean": mean,
+        "speedup_ci95": half,
+        "speedups": speedups,
+        "mlp_mva_mean": float(np.mean([p["mlp"]["mva"] for p in pairs])),
+        "glai_mva_mean": float(np.mean([p["glai"]["mva"] for p in pairs])),
+        "mva_gap_mean": float(np.mean(gaps)),
+        "mva_gaps": gaps,
+        "glai_mva_at_least_mlp": all(g >= -1e-12 for g in gaps),
+        "mlp_time_to_mva_mean": float(np.mean([t for t in mlp_times if t is not None])),
+        "glai_time_to_mlp_mva_mean": float(np.mean([t for t in glai_times if t is not None])) if speedups else None,
+        "tests": paired_tests(mlp_times, glai_times),
+    }

@@ -1,0 +1,95 @@
+"""The benchmark's outputs: JSON (every curve point), a Markdown table and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _fmt_time(value: float | None) -> str:
+    return "never" if value is None else f"{value:.2f}"
+
+
+def markdown_table(results: dict) -> str:
+    """One row per setting: MVAs, times to the MLP's MVA, speedup with its 95% CI, paired test, parameters."""
+    lines = [
+        "| setting | seeds | MLP MVA | GLAI MVA | GLAI - MLP | T_MLP(MVA) s | T_GLAI(MLP MVA) s | speedup (95% CI) | reached | Wilcoxon p | trainable MLP / GLAI | GLAI frozen S |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, setting in results["settings"].items():
+        s = setting["summary"]
+        first = setting["pairs"][0]
+        speed = "n/a" if not s["reached"] else f"{s['speedup_mean']:.2f}x (+- {s['speedup_ci95']:.2f})"
+        p = s["tests"].get("wilcoxon_p")
+        lines.append(
+            f"| {name} | {s['seeds']} | {100 * s['mlp_mva_mean']:.2f} | {100 * s['glai_mva_mean']:.2f} | "
+            f"{100 * s['mva_gap_mean']:+.2f} | {s['mlp_time_to_mva_mean']:.2f} | {_fmt_time(s['glai_time_to_mlp_mva_mean'])} | "
+            f"{speed} | {s['reached']}/{s['seeds']} | {'-' if p is None else f'{p:.3f}'} | "
+            f"{first['mlp']['parameters']['trainable']:,} / {first['glai']['parameters']['trainable']:,} | "
+            f"{first['glai']['parameters']['frozen']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(results: dict, target: float = 1.92) -> list[str]:
+    """Plain statements of where GLAI meets the target (speedup >= target and MVA >= MLP's) and where not."""
+    out = []
+    for name, setting in results["settings"].items():
+        s = setting["summary"]
+        if s["reached"] < s["seeds"]:
+            gaps = ", ".join(f"{100 * g:+.2f}" for g in s["mva_gaps"])
+            out.append(f"- {name}: GLAI did not reach the MLP's MVA in {s['seeds'] - s['reached']} of {s['seeds']} seeds (MVA gaps, points: {gaps}).")
+        elif s["speedup_mean"] >= target and s["glai_mva_at_least_mlp"]:
+            out.append(f"- {name}: target met: {s['speedup_mean']:.2f}x mean speedup, GLAI's MVA >= the MLP's in every seed.")
+        else:
+            missing = []
+            if s["speedup_mean"] < target:
+                missing.append(f"speedup {s['speedup_mean']:.2f}x < {target}x")
+            if not s["glai_mva_at_least_mlp"]:
+                missing.append(f"GLAI's MVA below the MLP's in some seeds (mean gap {100 * s['mva_gap_mean']:+.2f} points)")
+            out.append(f"- {name}: target not met: {'; '.join(missing)}.")
+    return out
+
+
+def plot_curves(results: dict, folder: Path) -> list[Path]:
+    """Accuracy against training time for both heads (every seed), per setting; GLAI's freeze marked."""
+    paths = []
+    for name, setting in results["settings"].items():
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for pair in setting["pairs"]:
+            for kind, colour in (("mlp", "tab:blue"), ("glai", "tab:orange")):
+                points = pair[kind]["curve"]["points"]
+                ax.plot([p["seconds"] for p in points], [p["accuracy"] for p in points], color=colour, alpha=0.6,
+                        label=kind.upper() if pair is setting["pairs"][0] else None)
+                for event in pair[kind]["curve"]["events"]:
+                    if "frozen" in event["event"]:
+                        ax.axvline(event["seconds"], color=colour, alpha=0.2, linestyle=":")
+            ax.axhline(pair["mlp"]["mva"], color="tab:blue", alpha=0.15, linestyle="--")
+        ax.set(xlabel="training time (s, evaluation excluded)", ylabel="validation accuracy", title=name)
+        ax.legend()
+        fig.tight_layout()
+        path = folder / f"curves_{name}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_stability(results: dict, folder: Path) -> Path:
+    """GLAI's gate-stability trace (share of probe gates flipped between checks) per setting, first seed."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, setting in results["settings"].items():
+        glai = setting["pairs"][0]["glai"].get("glai")
+        if glai and glai["trace"]:
+            ax.plot([t["step"] for t in glai["trace"]], [t["distance"] for t in glai["trace"]], marker=".", label=name)
+    ax.set(xlabel="optimizer step", ylabel="gates flipped since last check", yscale="log", title="GLAI gate stability")
+    ax.legend()
+    fig.tight_layout()
+    path = folder / "gate_stability.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

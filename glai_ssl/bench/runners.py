@@ -1,0 +1,206 @@
+"""Train one head (MLP or GLAI) on a :class:`HeadTask` and record its validation curve against training time.
+
+GLAI runs Phase 1 with the same optimizer and learning rate as the MLP, checks gate stability on a fixed
+probe batch, freezes, caches the gates of all training inputs once, then trains the path weights with one of:
+
+* ``adam``: minibatches on the cached gates (the optimizer built at the start continues);
+* ``lbfgs``: full-batch L-BFGS (convex tasks: cross-entropy on cached features);
+* ``ridge``: closed-form ridge regression on one-hot targets (convex tasks), then a short L-BFGS refinement
+  on cross-entropy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from glai_ssl.bench.protocol import Curve, TrainClock
+from glai_ssl.bench.tasks import HeadTask
+from glai_ssl.glai import GLAI, StabilityConfig
+from glai_ssl.glai.solvers import cache_gates, fit_ridge
+
+
+@dataclass
+class RunSettings:
+    """How both heads are trained (identical for MLP and GLAI unless a field says otherwise)."""
+
+    lr: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 100
+    patience: int = 5
+    max_seconds: float = 600.0
+    glai_solver: str = "adam"  # adam | lbfgs | ridge (Phase 2)
+    glai_phase2_lr: float | None = None  # None: same lr
+    glai_tau: float = 0.01
+    glai_patience: int = 2
+    glai_check_every: int = 50
+    glai_max_structure_epochs: float = 3.0
+    glai_structure_width: int | None = None
+    glai_path_ratio: float = 1.0
+    glai_path_scale: float = 1.0
+    lbfgs_iterations_per_eval: int = 5
+    ridge: float = 1e-3
+
+
+def _state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer, extra: list[Tensor]) -> int:
+    """Bytes held by parameters, gradients, optimizer state and cached tensors (the training state)."""
+    tensors = list(model.parameters()) + [p.grad for p in model.parameters() if p.grad is not None]
+    tensors += [v for state in optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
+    tensors += extra + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _counts(model: nn.Module) -> dict:
+    trainable = frozen = 0
+    for module in model.modules():
+        if isinstance(module, GLAI):
+            trainable += module.num_trainable_parameters()
+            frozen += module.num_structure_parameters() if module.phase == 2 else 0
+    plain = sum(p.numel() for name, p in model.named_parameters() if p.requires_grad and not _in_glai(model, name))
+    return {"trainable": trainable + plain, "frozen": frozen}
+
+
+def _in_glai(model: nn.Module, name: str) -> bool:
+    parts = name.split(".")
+    for depth in range(len(parts)):
+        if isinstance(model.get_submodule(".".join(parts[:depth])) if depth else model, GLAI):
+            return True
+    return False
+
+
+def _glai_options(settings: RunSettings, steps_per_epoch: int) -> dict:
+    options = {
+        "path_ratio": settings.glai_path_ratio,
+        "path_scale": settings.glai_path_scale,
+        "auto_freeze": False,
+        "stability": StabilityConfig(
+            tau=settings.glai_tau,
+            patience=settings.glai_patience,
+            check_every=settings.glai_check_every,
+            max_steps=max(1, round(settings.glai_max_structure_epochs * steps_per_epoch)),
+        ),
+    }
+    if settings.glai_structure_width is not None:
+        options["structure_widths"] = settings.glai_structure_width
+    return options
+
+
+def _steps_per_epoch(task: HeadTask, batch_size: int) -> int:
+    return sum(1 for _ in task.batches(torch.Generator().manual_seed(0), batch_size))
+
+
+def train_head(task: HeadTask, kind: str, seed: int, settings: RunSettings, target: float | None = None) -> dict:
+    """Train a ``kind`` head on ``task`` until its validation accuracy stops improving; return its record.
+
+    ``target`` (the MLP's MVA) only adds ``time_to_mlp_mva`` to the record; it never stops training early.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    steps_per_epoch = _steps_per_epoch(task, settings.batch_size)
+    model = task.build(kind, _glai_options(settings, steps_per_epoch) if kind == "glai" else {})
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+    curve, clock = Curve(), TrainClock().start()
+    best, since_best, step, epoch = -1.0, 0, 0, 0
+    gates: Tensor | None = None
+    glai_probes = task.glai_probes(model)
+    head = model.head
+    record: dict = {"kind": kind, "seed": seed}
+
+    def outputs_of(index: Tensor) -> Tensor:
+        if gates is not None:
+            return head.path_forward(task.inputs[index], gates[index])
+        return head(task.inputs[index])
+
+    def evaluate() -> bool:
+        nonlocal best, since_best
+        clock.pause()
+        accuracy = task.validate(model)
+        phase = head.phase if isinstance(head, GLAI) else None
+        curve.add(clock.elapsed, step, accuracy, epoch=epoch, phase=phase)
+        improved = accuracy > best + 1e-6
+        best, since_best = (accuracy, 0) if improved else (best, since_best + 1)
+        clock.resume()
+        return since_best >= settings.patience or clock.elapsed >= settings.max_seconds
+
+    def structure_check() -> None:
+        nonlocal gates, optimizer
+        pending = {n: (m, p) for n, (m, p) in glai_probes.items() if m.phase == 1}
+        for name, (module, probe) in pending.items():
+            module.steps = step
+            if module.check_stability(probe):
+                module.freeze_structure()
+                curve.mark(clock.read(), step, f"{name} frozen ({module.monitor.reason})")
+        if pending and all(m.phase == 2 for m, _ in glai_probes.values()):
+            if settings.glai_phase2_lr is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = settings.glai_phase2_lr
+            gates = cache_gates(head, task.inputs)
+            curve.mark(clock.read(), step, "gates cached")
+
+    stop = False
+    while not stop and epoch < settings.max_epochs:
+        if gates is not None and settings.glai_solver in ("lbfgs", "ridge") and task.convex:
+            stop = _convex_phase2(task, model, gates, settings, evaluate, curve, clock)
+            break
+        for batch in task.batches(generator, settings.batch_size):
+            loss = task.loss(model, batch, outputs_of)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            task.after_step(model, min(1.0, step / (settings.max_epochs * steps_per_epoch)))
+            if glai_probes and any(m.phase == 1 for m, _ in glai_probes.values()):
+                config = next(iter(glai_probes.values()))[0].monitor.config
+                if step % config.check_every == 0 or step >= config.max_steps:
+                    structure_check()
+                    if gates is not None and settings.glai_solver in ("lbfgs", "ridge") and task.convex:
+                        break
+        epoch += 1
+        stop = evaluate()
+    clock.pause()
+    record.update(
+        curve=asdict(curve),
+        mva=curve.max_accuracy,
+        time_to_mva=curve.time_to(curve.max_accuracy),
+        time_to_mlp_mva=curve.time_to(target) if target is not None else None,
+        train_seconds=clock.elapsed,
+        epochs=epoch,
+        steps=step,
+        parameters=_counts(model),
+        state_bytes=_state_bytes(model, optimizer, [gates] if gates is not None else []),
+    )
+    if isinstance(head, GLAI):
+        record["glai"] = {
+            "structure_widths": list(head.structure_widths),
+            "switch_step": head.switch_step,
+            "freeze_reason": head.monitor.reason,
+            "trace": head.stability_trace,
+        }
+    return record
+
+
+def _convex_phase2(task, model, gates, settings: RunSettings, evaluate, curve: Curve, clock: TrainClock) -> bool:
+    """Full-batch Phase 2 for convex tasks: L-BFGS on cross-entropy (after a ridge start for ``ridge``)."""
+    head: GLAI = model.head
+    features, targets = task.inputs, task.targets
+    if settings.glai_solver == "ridge":
+        subset = torch.randperm(len(features), generator=torch.Generator().manual_seed(0))[:8000]
+        fit_ridge(head, features[subset], targets[subset], ridge=settings.ridge, gates=gates[subset])
+        curve.mark(clock.read(), 0, "ridge solved")
+    params = [p for p in (head.path_weight, head.path_bias) if p is not None]
+    optimizer = torch.optim.LBFGS(params, max_iter=settings.lbfgs_iterations_per_eval, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(head.path_forward(features, gates), targets)
+        loss.backward()
+        return loss
+
+    for _ in range(settings.max_epochs):
+        optimizer.step(closure)
+        if evaluate():
+            return True
+    return False
