@@ -11,7 +11,13 @@ from glai_ssl.data.errors import DataError
 from glai_ssl.models.checkpoint import CheckpointError
 
 #: modules with a ``register(subparsers)`` function, one per subcommand group.
-COMMAND_MODULES = ["glai_ssl.data.cli", "glai_ssl.ssl.cli", "glai_ssl.eval.cli", "glai_ssl.bench.cli", "glai_ssl.fewshot.cli"]
+COMMAND_MODULES = [
+    "glai_ssl.data.cli",
+    "glai_ssl.ssl.cli",
+    "glai_ssl.eval.cli",
+    "glai_ssl.bench.cli",
+    "glai_ssl.fewshot.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 """``glai-ssl bench``: GLAI vs MLP heads side by side, time-to-accuracy over seeds, with report and plots.
 
-    glai-ssl bench --quick                 # every head setting, sized to about a minute each (make demo)
-    glai-ssl bench fixed-fmnist --seeds 5  # one setting
-    glai-ssl bench heads                   # micro-benchmark: time per step of Phase 1, Phase 2 and the MLP
+glai-ssl bench --quick                 # every head setting, sized to about a minute each (make demo)
+glai-ssl bench fixed-fmnist --seeds 5  # one setting
+glai-ssl bench heads                   # micro-benchmark: time per step of Phase 1, Phase 2 and the MLP
 """
 
 from __future__ import annotations
@@ -33,10 +33,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("settings", nargs="*", metavar="SETTING", help=f"any of {', '.join(CHOICES)} (default: all but heads)")
-    parser.add_argument("--quick", action="store_true", help="smaller data, about a minute per setting on 2 CPU cores")
-    parser.add_argument("--seeds", type=int, default=5, help="seed pairs per setting (MLP and GLAI interleaved)")
-    parser.add_argument("--backbone", type=Path, default=None, help="frozen backbone checkpoint (default: cached ones, see docs)")
+    parser.add_argument(
+        "settings", nargs="*", metavar="SETTING", help=f"any of {', '.join(CHOICES)} (default: all but heads)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller data, about a minute per setting on 2 CPU cores"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="seed pairs per setting (MLP and GLAI interleaved)"
+    )
+    parser.add_argument(
+        "--backbone",
+        type=Path,
+        default=None,
+        help="frozen backbone checkpoint (default: cached ones, see docs)",
+    )
     tuning = parser.add_argument_group("training (both heads) and GLAI options")
     defaults = RunSettings()
     for field in fields(RunSettings):
@@ -44,7 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind = type(getattr(defaults, field.name)) if getattr(defaults, field.name) is not None else float
         if field.name in ("glai_structure_width",):
             kind = int
-        tuning.add_argument(flag, type=kind, default=getattr(defaults, field.name), help=f"(default: {getattr(defaults, field.name)})")
+        tuning.add_argument(
+            flag,
+            type=kind,
+            default=getattr(defaults, field.name),
+            help=f"(default: {getattr(defaults, field.name)})",
+        )
     add_common_args(parser, out="results/bench")
     parser.set_defaults(func=run)
 
@@ -64,9 +80,14 @@ def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:
             reached = glai["time_to_mlp_mva"]
             log.info(
                 f"[{name}] seed {seed}: MLP MVA {100 * mlp['mva']:.2f}% at {mlp['time_to_mva']:.2f} s; GLAI MVA "
-                f"{100 * glai['mva']:.2f}%, reached the MLP's MVA " + ("never" if reached is None else f"at {reached:.2f} s")
+                f"{100 * glai['mva']:.2f}%, reached the MLP's MVA "
+                + ("never" if reached is None else f"at {reached:.2f} s")
             )
-        results["settings"][name] = {"pairs": pairs, "summary": summarise_pairs(pairs), "seconds": time.perf_counter() - start}
+        results["settings"][name] = {
+            "pairs": pairs,
+            "summary": summarise_pairs(pairs),
+            "seconds": time.perf_counter() - start,
+        }
     return results
 
 
@@ -93,10 +114,25 @@ def run(args: argparse.Namespace) -> int:
         write_json(out / "bench.json", results)
         curves = plot_curves(results, out)
         stability = plot_stability(results, out)
-        report += ["## Time to accuracy: GLAI vs MLP", "", markdown_table(results), "", *verdicts(results), ""]
+        report += [
+            "## Time to accuracy: GLAI vs MLP",
+            "",
+            markdown_table(results),
+            "",
+            *verdicts(results),
+            "",
+        ]
         report += [f"Plots: {', '.join(p.name for p in curves)}, {stability.name}", ""]
     command = "glai-ssl bench " + " ".join(a for a in [*args.settings, "--quick" if args.quick else ""] if a)
-    text = "\n".join([f"# glai-ssl bench ({time.strftime('%Y-%m-%d')})", "", f"Command: `{command} --seeds {args.seeds}`", "", *report])
+    text = "\n".join(
+        [
+            f"# glai-ssl bench ({time.strftime('%Y-%m-%d')})",
+            "",
+            f"Command: `{command} --seeds {args.seeds}`",
+            "",
+            *report,
+        ]
+    )
     (out / "bench.md").write_text(text + "\n")
     print(text)
     print(f"\nJSON, Markdown and plots are in {out}/")

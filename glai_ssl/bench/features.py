@@ -37,15 +37,35 @@ def default_backbone(name: str, data_root=None, seed: int = 0, log=print) -> tup
     path = cache_dir("bench") / "backbones" / f"{name}-{epochs}ep-seed{seed}.pt"
     if not path.is_file():
         data = load_dataset(dataset, split, data_root=data_root)
-        log(f"training the default backbone {name} once: Conv-4, cross-entropy on {data.name}, {epochs} epoch(s)")
+        log(
+            f"training the default backbone {name} once: Conv-4, cross-entropy on {data.name}, {epochs} epoch(s)"
+        )
         torch.manual_seed(seed)
-        backbone = make_backbone("conv4", data.channels, data.image_size).to(memory_format=torch.channels_last)
+        backbone = make_backbone("conv4", data.channels, data.image_size).to(
+            memory_format=torch.channels_last
+        )
         classifier = nn.Linear(backbone.feature_dim, data.num_classes)
         optimizer = torch.optim.Adam(list(backbone.parameters()) + list(classifier.parameters()), lr=1e-3)
         generator = torch.Generator().manual_seed(seed)
         for epoch in range(epochs):
-            pretrain_one_epoch(backbone, classifier, data.images, data.labels, optimizer, batch_size=128, generator=generator, epoch=epoch)
-        save_backbone(path, "conv4", backbone, in_channels=data.channels, image_size=data.image_size, meta={"pretrain": name})
+            pretrain_one_epoch(
+                backbone,
+                classifier,
+                data.images,
+                data.labels,
+                optimizer,
+                batch_size=128,
+                generator=generator,
+                epoch=epoch,
+            )
+        save_backbone(
+            path,
+            "conv4",
+            backbone,
+            in_channels=data.channels,
+            image_size=data.image_size,
+            meta={"pretrain": name},
+        )
     backbone, _ = load_backbone(path)
     return backbone.eval(), path.stem
 

@@ -113,6 +113,8 @@ def summarise_pairs(pairs: list[dict]) -> dict:
         "mva_gaps": gaps,
         "glai_mva_at_least_mlp": all(g >= -1e-12 for g in gaps),
         "mlp_time_to_mva_mean": float(np.mean([t for t in mlp_times if t is not None])),
-        "glai_time_to_mlp_mva_mean": float(np.mean([t for t in glai_times if t is not None])) if speedups else None,
+        "glai_time_to_mlp_mva_mean": float(np.mean([t for t in glai_times if t is not None]))
+        if speedups
+        else None,
         "tests": paired_tests(mlp_times, glai_times),
     }

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # pyplot-free: no backend is chosen or changed for the caller
 
 
 def _fmt_time(value: float | None) -> str:
@@ -42,15 +39,21 @@ def verdicts(results: dict, target: float = 1.92) -> list[str]:
         s = setting["summary"]
         if s["reached"] < s["seeds"]:
             gaps = ", ".join(f"{100 * g:+.2f}" for g in s["mva_gaps"])
-            out.append(f"- {name}: GLAI did not reach the MLP's MVA in {s['seeds'] - s['reached']} of {s['seeds']} seeds (MVA gaps, points: {gaps}).")
+            out.append(
+                f"- {name}: GLAI did not reach the MLP's MVA in {s['seeds'] - s['reached']} of {s['seeds']} seeds (MVA gaps, points: {gaps})."
+            )
         elif s["speedup_mean"] >= target and s["glai_mva_at_least_mlp"]:
-            out.append(f"- {name}: target met: {s['speedup_mean']:.2f}x mean speedup, GLAI's MVA >= the MLP's in every seed.")
+            out.append(
+                f"- {name}: target met: {s['speedup_mean']:.2f}x mean speedup, GLAI's MVA >= the MLP's in every seed."
+            )
         else:
             missing = []
             if s["speedup_mean"] < target:
                 missing.append(f"speedup {s['speedup_mean']:.2f}x < {target}x")
             if not s["glai_mva_at_least_mlp"]:
-                missing.append(f"GLAI's MVA below the MLP's in some seeds (mean gap {100 * s['mva_gap_mean']:+.2f} points)")
+                missing.append(
+                    f"GLAI's MVA below the MLP's in some seeds (mean gap {100 * s['mva_gap_mean']:+.2f} points)"
+                )
             out.append(f"- {name}: target not met: {'; '.join(missing)}.")
     return out
 
@@ -59,12 +62,18 @@ def plot_curves(results: dict, folder: Path) -> list[Path]:
     """Accuracy against training time for both heads (every seed), per setting; GLAI's freeze marked."""
     paths = []
     for name, setting in results["settings"].items():
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
         for pair in setting["pairs"]:
             for kind, colour in (("mlp", "tab:blue"), ("glai", "tab:orange")):
                 points = pair[kind]["curve"]["points"]
-                ax.plot([p["seconds"] for p in points], [p["accuracy"] for p in points], color=colour, alpha=0.6,
-                        label=kind.upper() if pair is setting["pairs"][0] else None)
+                ax.plot(
+                    [p["seconds"] for p in points],
+                    [p["accuracy"] for p in points],
+                    color=colour,
+                    alpha=0.6,
+                    label=kind.upper() if pair is setting["pairs"][0] else None,
+                )
                 for event in pair[kind]["curve"]["events"]:
                     if "frozen" in event["event"]:
                         ax.axvline(event["seconds"], color=colour, alpha=0.2, linestyle=":")
@@ -74,22 +83,31 @@ def plot_curves(results: dict, folder: Path) -> list[Path]:
         fig.tight_layout()
         path = folder / f"curves_{name}.png"
         fig.savefig(path, dpi=120)
-        plt.close(fig)
         paths.append(path)
     return paths
 
 
 def plot_stability(results: dict, folder: Path) -> Path:
     """GLAI's gate-stability trace (share of probe gates flipped between checks) per setting, first seed."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, setting in results["settings"].items():
         glai = setting["pairs"][0]["glai"].get("glai")
         if glai and glai["trace"]:
-            ax.plot([t["step"] for t in glai["trace"]], [t["distance"] for t in glai["trace"]], marker=".", label=name)
-    ax.set(xlabel="optimizer step", ylabel="gates flipped since last check", yscale="log", title="GLAI gate stability")
+            ax.plot(
+                [t["step"] for t in glai["trace"]],
+                [t["distance"] for t in glai["trace"]],
+                marker=".",
+                label=name,
+            )
+    ax.set(
+        xlabel="optimizer step",
+        ylabel="gates flipped since last check",
+        yscale="log",
+        title="GLAI gate stability",
+    )
     ax.legend()
     fig.tight_layout()
     path = folder / "gate_stability.png"
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

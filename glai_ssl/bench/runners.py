@@ -59,7 +59,9 @@ def _counts(model: nn.Module) -> dict:
         if isinstance(module, GLAI):
             trainable += module.num_trainable_parameters()
             frozen += module.num_structure_parameters() if module.phase == 2 else 0
-    plain = sum(p.numel() for name, p in model.named_parameters() if p.requires_grad and not _in_glai(model, name))
+    plain = sum(
+        p.numel() for name, p in model.named_parameters() if p.requires_grad and not _in_glai(model, name)
+    )
     return {"trainable": trainable + plain, "frozen": frozen}
 
 
@@ -92,7 +94,9 @@ def _steps_per_epoch(task: HeadTask, batch_size: int) -> int:
     return sum(1 for _ in task.batches(torch.Generator().manual_seed(0), batch_size))
 
 
-def train_head(task: HeadTask, kind: str, seed: int, settings: RunSettings, target: float | None = None) -> dict:
+def train_head(
+    task: HeadTask, kind: str, seed: int, settings: RunSettings, target: float | None = None
+) -> dict:
     """Train a ``kind`` head on ``task`` until its validation accuracy stops improving; return its record.
 
     ``target`` (the MLP's MVA) only adds ``time_to_mlp_mva`` to the record; it never stops training early.
@@ -182,7 +186,9 @@ def train_head(task: HeadTask, kind: str, seed: int, settings: RunSettings, targ
     return record
 
 
-def _convex_phase2(task, model, gates, settings: RunSettings, evaluate, curve: Curve, clock: TrainClock) -> bool:
+def _convex_phase2(
+    task, model, gates, settings: RunSettings, evaluate, curve: Curve, clock: TrainClock
+) -> bool:
     """Full-batch Phase 2 for convex tasks: L-BFGS on cross-entropy (after a ridge start for ``ridge``)."""
     head: GLAI = model.head
     features, targets = task.inputs, task.targets
@@ -191,7 +197,9 @@ def _convex_phase2(task, model, gates, settings: RunSettings, evaluate, curve: C
         fit_ridge(head, features[subset], targets[subset], ridge=settings.ridge, gates=gates[subset])
         curve.mark(clock.read(), 0, "ridge solved")
     params = [p for p in (head.path_weight, head.path_bias) if p is not None]
-    optimizer = torch.optim.LBFGS(params, max_iter=settings.lbfgs_iterations_per_eval, history_size=20, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        params, max_iter=settings.lbfgs_iterations_per_eval, history_size=20, line_search_fn="strong_wolfe"
+    )
 
     def closure() -> Tensor:
         optimizer.zero_grad(set_to_none=True)

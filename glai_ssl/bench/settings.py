@@ -45,7 +45,9 @@ def fixed_fmnist(quick: bool, checkpoint=None, data_root=None, log=print) -> Hea
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     n_train, n_val = (10_000, 2_000) if quick else (50_000, 10_000)
     tr, va = order[:n_train], order[n_train : n_train + n_val]
-    return FixedClassification((features[tr], train.labels[tr]), (features[va], train.labels[va]), (test_features, test.labels))
+    return FixedClassification(
+        (features[tr], train.labels[tr]), (features[va], train.labels[va]), (test_features, test.labels)
+    )
 
 
 def fixed_omniglot(quick: bool, checkpoint=None, data_root=None, log=print) -> HeadTask:
@@ -59,7 +61,9 @@ def fixed_omniglot(quick: bool, checkpoint=None, data_root=None, log=print) -> H
         keep = labels < 400
         features, labels = features[keep], labels[keep]
     tr, va, te = _split_per_class(labels, (0.6, 0.2))
-    return FixedClassification((features[tr], labels[tr]), (features[va], labels[va]), (features[te], labels[te]))
+    return FixedClassification(
+        (features[tr], labels[tr]), (features[va], labels[va]), (features[te], labels[te])
+    )
 
 
 def _augmented_views(data: LabelledImages, views: int, seed: int = 0) -> torch.Tensor:
@@ -85,7 +89,9 @@ def ssl_head(quick: bool, loss: str = "ntxent", checkpoint=None, data_root=None,
     views = cached_features(backbone, key, f"fashion-mnist-views-{n_images}x4", _augmented_views(images, 4))
     bank = cached_features(backbone, key, "fashion-mnist-train", train)[:10_000]
     query = cached_features(backbone, key, "fashion-mnist-test", test)[:2_000]
-    return SSLHead(views.view(n_images, 4, -1), (bank, train.labels[:10_000]), (query, test.labels[:2_000]), loss=loss)
+    return SSLHead(
+        views.view(n_images, 4, -1), (bank, train.labels[:10_000]), (query, test.labels[:2_000]), loss=loss
+    )
 
 
 def fewshot(quick: bool, checkpoint=None, data_root=None, log=print) -> HeadTask:

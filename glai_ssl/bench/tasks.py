@@ -53,7 +53,9 @@ class HeadTask(ABC):
         """The trainable model; its attribute ``head`` is the head applied to ``inputs``."""
         shape = self.shape
         model = nn.Module()
-        model.head = make_head(kind, shape.input_dim, shape.hidden_dim, shape.output_dim, style=shape.style, **glai_options)
+        model.head = make_head(
+            kind, shape.input_dim, shape.hidden_dim, shape.output_dim, style=shape.style, **glai_options
+        )
         return model
 
     def glai_probes(self, model: nn.Module) -> dict[str, tuple[GLAI, Tensor]]:
@@ -83,11 +85,22 @@ class FixedClassification(HeadTask):
     name = "fixed"
     convex = True
 
-    def __init__(self, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], hidden_dim: int = 512) -> None:
+    def __init__(
+        self,
+        train: tuple[Tensor, Tensor],
+        val: tuple[Tensor, Tensor],
+        test: tuple[Tensor, Tensor],
+        hidden_dim: int = 512,
+    ) -> None:
         num_classes = int(train[1].max()) + 1
-        super().__init__(train[0], HeadShape("plain", train[0].shape[1], hidden_dim, num_classes))
+        # features are standardised with the training statistics, for both heads (as a linear probe does)
+        mean, std = train[0].mean(0), train[0].std(0).clamp_min(1e-6)
+        super().__init__(
+            (train[0] - mean) / std, HeadShape("plain", train[0].shape[1], hidden_dim, num_classes)
+        )
         self.targets = train[1]
-        self.val, self.test = val, test
+        self.val = ((val[0] - mean) / std, val[1])
+        self.test = ((test[0] - mean) / std, test[1])
 
     def batches(self, generator, batch_size):
         yield from torch.randperm(len(self.inputs), generator=generator).split(batch_size)
@@ -98,7 +111,10 @@ class FixedClassification(HeadTask):
     @torch.no_grad()
     def accuracy(self, model: nn.Module, split: tuple[Tensor, Tensor]) -> float:
         model.eval()
-        correct = sum((model.head(x).argmax(1) == y).sum().item() for x, y in zip(split[0].split(8192), split[1].split(8192)))
+        correct = sum(
+            (model.head(x).argmax(1) == y).sum().item()
+            for x, y in zip(split[0].split(8192), split[1].split(8192))
+        )
         model.train()
         return correct / len(split[1])
 
@@ -154,7 +170,9 @@ class SSLHead(HeadTask):
     def batches(self, generator, batch_size):
         for images in torch.randperm(self.num_images, generator=generator).split(batch_size):
             first = torch.randint(self.num_views, (len(images),), generator=generator)
-            second = (first + torch.randint(1, self.num_views, (len(images),), generator=generator)) % self.num_views
+            second = (
+                first + torch.randint(1, self.num_views, (len(images),), generator=generator)
+            ) % self.num_views
             yield images * self.num_views + first, images * self.num_views + second
 
     def loss(self, model, batch, outputs_of):
@@ -203,7 +221,9 @@ class EpisodicHead(HeadTask):
         self.train_spec = train_spec
         self.episodes_per_epoch = episodes_per_epoch
         self.val_features = val[0]
-        self.val_sampler = EpisodeSampler(val[1], val_spec, val_episodes, seed=12345, name="validation classes")
+        self.val_sampler = EpisodeSampler(
+            val[1], val_spec, val_episodes, seed=12345, name="validation classes"
+        )
         self.episode_labels = train_spec.labels(train_spec.query)
         self.support_labels = train_spec.labels(train_spec.shot)
         self._epoch = 0

@@ -17,12 +17,14 @@ keeps working after it (see :meth:`GLAI.freeze_structure` for what happens to op
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from glai_ssl.glai.paths import (
     combined_gates,
@@ -62,8 +64,8 @@ class GLAI(nn.Module):
         path_scale: the path weights are stored as ``theta = A / path_scale`` and used as ``path_scale * theta``,
             so an Adam step of size ``lr`` moves ``A`` by ``path_scale * lr`` (SGD: ``path_scale**2``) [our choice].
         stability: when to freeze; a :class:`StabilityConfig` or a dict of its fields.
-        auto_freeze: watch the gates inside ``forward`` and freeze when stable. Turn off to drive the switch
-            yourself with :meth:`check_stability` / :meth:`freeze_structure`.
+        auto_freeze: watch the gates inside ``forward`` and, when stable, freeze right after the next optimizer
+            step. Turn off to drive the switch yourself with :meth:`check_stability` / :meth:`freeze_structure`.
 
     Shapes:
         input ``(B, input_dim)``, output ``(B, output_dim)``.
@@ -140,6 +142,7 @@ class GLAI(nn.Module):
         self.steps = 0
         self.probe_count = 0
         self.switch_step: int | None = None
+        self._pending_freeze = None  # handle of the optimizer hook that will switch to Phase 2
         self.register_load_state_dict_pre_hook(self._check_compatible)
 
     # ------------------------------------------------------------------ construction helpers
@@ -230,11 +233,32 @@ class GLAI(nn.Module):
             take = min(len(self.probe) - self.probe_count, x.shape[0])
             self.probe[self.probe_count : self.probe_count + take] = x[:take].detach().to(self.probe.dtype)
             self.probe_count += take
+        if self._pending_freeze is not None:
+            return
         config = self.monitor.config
         due = self.steps % config.check_every == 0
         out_of_budget = config.max_steps is not None and self.steps >= config.max_steps
         if (due or out_of_budget) and self._agree(self.check_stability()):
-            self.freeze_structure()
+            self._schedule_freeze()
+
+    def _schedule_freeze(self) -> None:
+        """Freeze right after the next optimizer step, not in the middle of a training step.
+
+        A step may call the block more than once (SimCLR's two views); the graph of this step already runs
+        through ``S``, so ``S`` takes this step's update and the switch happens once the optimizer has stepped
+        (any ``torch.optim`` optimizer: a global step post-hook). Until then the block stays in Phase 1.
+        """
+        block = weakref.ref(self)
+
+        def after_step(optimizer, args, kwargs) -> None:
+            target = block()
+            if target is not None and target.phase == STRUCTURE:
+                target.freeze_structure()
+            if target is not None and target._pending_freeze is not None:
+                target._pending_freeze.remove()
+                target._pending_freeze = None
+
+        self._pending_freeze = register_optimizer_step_post_hook(after_step)
 
     def check_stability(self, probe: Tensor | None = None) -> bool:
         """Record the gate flips on the probe batch since the last check; True when the structure is stable.
@@ -265,6 +289,9 @@ class GLAI(nn.Module):
             PhaseError: if the structure is already frozen.
         """
         self._require_phase(STRUCTURE, "freeze_structure")
+        if self._pending_freeze is not None:
+            self._pending_freeze.remove()
+            self._pending_freeze = None
         self.structure.eval()
         for param in self.structure.parameters():
             param.requires_grad_(False)
@@ -305,6 +332,11 @@ class GLAI(nn.Module):
             )
 
     # ------------------------------------------------------------------ modes, counts, state
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_pending_freeze"] = None  # a hook handle belongs to this instance only (deepcopy, pickling)
+        return state
+
     def train(self, mode: bool = True) -> GLAI:
         super().train(mode)
         if self.phase == PATHS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 
 def progress_enabled() -> bool:

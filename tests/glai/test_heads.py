@@ -66,4 +66,12 @@ def test_one_line_swap_in_a_lightly_simclr_step():
         losses.append(loss.item())
     assert head.phase == 2 and head.switch_step == 12
     assert all(torch.isfinite(torch.tensor(losses)))
+    # the switch waited for the optimizer step of step 6 (calls 11 and 12): S never changed after it
+    frozen_s = {k: v.clone() for k, v in head.structure.state_dict().items()}
+    for _ in range(2):
+        loss = criterion(head(backbone(images)), head(backbone(images.flip(-1))))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert all(torch.equal(v, head.structure.state_dict()[k]) for k, v in frozen_s.items())
     assert backbone[1].weight.grad is not None and backbone[1].weight.grad.abs().sum() > 0

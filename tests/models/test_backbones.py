@@ -43,7 +43,12 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
 def test_recorded_normalisation_is_applied_on_load(tmp_path):
     backbone = make_backbone("conv4").eval()
     path = save_backbone(
-        tmp_path / "b.pt", "conv4", backbone, in_channels=1, image_size=28, normalize={"mean": [0.5], "std": [0.25]}
+        tmp_path / "b.pt",
+        "conv4",
+        backbone,
+        in_channels=1,
+        image_size=28,
+        normalize={"mean": [0.5], "std": [0.25]},
     )
     loaded, info = load_backbone(path)
     x = torch.rand(2, 1, 28, 28)
