@@ -25,6 +25,7 @@ from glai_ssl.fewshot.train import episode_accuracies
 from glai_ssl.glai import GLAI, make_head
 
 OutputsOf = Callable[[Tensor], Tensor]
+TRAIN_SPEC, VAL_SPEC = EpisodeSpec(20, 5, 5), EpisodeSpec(5, 1, 15)
 
 
 @dataclass
@@ -71,8 +72,8 @@ class HeadTask(ABC):
     def loss(self, model: nn.Module, batch, outputs_of: OutputsOf) -> Tensor:
         """The training loss of one minibatch."""
 
-    def after_step(self, model: nn.Module, progress: float) -> None:
-        """Called after each optimizer step (momentum updates)."""
+    def after_step(self, model: nn.Module, progress: float) -> None:  # noqa: B027 (optional hook)
+        """Called after each optimizer step (momentum updates); nothing by default."""
 
     @abstractmethod
     def validate(self, model: nn.Module) -> float:
@@ -209,8 +210,8 @@ class EpisodicHead(HeadTask):
         self,
         base: tuple[Tensor, Tensor],
         val: tuple[Tensor, Tensor],
-        train_spec: EpisodeSpec = EpisodeSpec(20, 5, 5),
-        val_spec: EpisodeSpec = EpisodeSpec(5, 1, 15),
+        train_spec: EpisodeSpec = TRAIN_SPEC,
+        val_spec: EpisodeSpec = VAL_SPEC,
         episodes_per_epoch: int = 100,
         val_episodes: int = 500,
         hidden_dim: int = 256,
