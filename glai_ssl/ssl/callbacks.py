@@ -94,3 +94,14 @@ class _ImagesFirst(torch.nn.Module):
     def train(self, mode: bool = True):
         self.pl_module.backbone.train(mode)
         return self
+
+
+class StopAfterEpochs(Callback):
+    """Stops training after ``epochs`` epochs without changing the schedule (an interruption, for resuming)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, Normalized, save_backbone
-from glai_ssl.ssl.callbacks import GLAIStructureCallback, KNNCallback
+from glai_ssl.ssl.callbacks import GLAIStructureCallback, KNNCallback, StopAfterEpochs
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
@@ -91,6 +91,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "--max-steps", type=int, default=-1, help="stop after this many optimizer steps (testing)"
     )
     parser.add_argument("--log-every", type=int, default=10, help="log metrics every N steps")
+    parser.add_argument(
+        "--stop-after-epochs",
+        type=int,
+        default=None,
+        help="stop (as if interrupted) after this many epochs, keeping the --epochs schedule; resume with --resume",
+    )
     glai = parser.add_argument_group("GLAI head options (with --head glai; defaults are the library's)")
     glai.add_argument("--glai-structure-width", type=int, default=None)
     glai.add_argument("--glai-path-ratio", type=float, default=None)
@@ -228,6 +234,8 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
             args.knn_t,
         )
         callbacks.append(knn_callback)
+    if args.stop_after_epochs is not None:
+        callbacks.append(StopAfterEpochs(args.stop_after_epochs))
     loggers = [CSVLogger(out / "logs", name="csv")]
     try:
         from pytorch_lightning.loggers import TensorBoardLogger

@@ -53,7 +53,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root):
         "--method",
     ]
     full = run(tmp_path / "full", "--epochs", "3", *flags[:-1], method="byol")
-    run(tmp_path / "part", "--epochs", "1", *flags[:-1], method="byol")
+    run(tmp_path / "part", "--epochs", "3", "--stop-after-epochs", "1", *flags[:-1], method="byol")
     resumed = run(
         tmp_path / "part",
         "--epochs",
