@@ -4,7 +4,7 @@ By default the benchmark trains each backbone once and caches it (``$GLAI_SSL_CA
 
 * ``mnist-supervised``: Conv-4 trained with cross-entropy on MNIST (1 epoch), whose features serve the
   Fashion-MNIST settings (a transfer embedding: no Fashion-MNIST label or image is seen);
-* ``omniglot-base``: Conv-4 trained with cross-entropy on the 4112 Vinyals train classes (2 epochs), whose
+* ``omniglot-base``: Conv-4 trained with cross-entropy on the 4112 Vinyals train classes (1 epoch), whose
   features serve the Omniglot settings, all scored on Vinyals validation/test classes it never saw.
 
 ``--backbone CKPT`` replaces both with a checkpoint of ours (e.g. an SSL recipe's ``backbone.pt``).
@@ -27,7 +27,7 @@ from glai_ssl.models import load_backbone, make_backbone, save_backbone
 
 DEFAULT_BACKBONES = {
     "mnist-supervised": ("mnist", "train", 1),
-    "omniglot-base": ("omniglot", "vinyals-train", 2),
+    "omniglot-base": ("omniglot", "vinyals-train", 1),
 }
 
 
