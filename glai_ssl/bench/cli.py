@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from glai_ssl.bench.e2e import run_e2e
 from glai_ssl.bench.heads import HeadBenchConfig, run_head_benchmark
 from glai_ssl.bench.heads import markdown_table as heads_table
 from glai_ssl.bench.protocol import summarise_pairs
@@ -23,7 +24,7 @@ from glai_ssl.bench.settings import SETTINGS
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
 
-CHOICES = [*SETTINGS, "heads"]
+CHOICES = [*SETTINGS, "heads", "e2e"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +111,15 @@ def run(args: argparse.Namespace) -> int:
         report += ["## Head micro-benchmark", "", heads_table(heads), ""]
     names = [n for n in names if n != "heads"]
     if names:
-        results = run_settings(args, names, log)
+        results = run_settings(args, [n for n in names if n != "e2e"], log)
+        if "e2e" in names:
+            if args.quick:
+                raise SystemExit(
+                    "error: the e2e setting trains backbones for minutes per run; it is not part of --quick"
+                )
+            results["settings"]["e2e"] = run_e2e(
+                out / "e2e", range(args.seed, args.seed + args.seeds), log=log.info
+            )
         write_json(out / "bench.json", results)
         curves = plot_curves(results, out)
         stability = plot_stability(results, out)

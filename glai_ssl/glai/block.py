@@ -41,6 +41,20 @@ from glai_ssl.glai.stability import GateStabilityMonitor, StabilityConfig
 STRUCTURE, PATHS = 1, 2
 
 
+class _MaskGradient(torch.autograd.Function):
+    """Identity on the path weights in forward; multiplies their gradient by the pruning mask in backward."""
+
+    @staticmethod
+    def forward(ctx, weight: Tensor, mask: Tensor) -> Tensor:
+        ctx.save_for_backward(mask)
+        return weight.view_as(weight)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None
+
+
 class PhaseError(RuntimeError):
     """A GLAI API was used in the wrong phase (e.g. freezing twice, or a Phase-2 API during Phase 1)."""
 
@@ -135,7 +149,6 @@ class GLAI(nn.Module):
         self.path_bias = nn.Parameter(torch.zeros(output_dim)) if self.spec.output_bias else None
         self.output_norm = nn.BatchNorm1d(output_dim, affine=output_affine) if output_batch_norm else None
         self.register_buffer("mask", torch.ones(self.num_units, output_dim, input_dim + 1, dtype=torch.bool))
-        self.register_buffer("scaled_mask", torch.empty(0), persistent=False)
         self.register_buffer("probe", torch.zeros((stability or StabilityConfig()).probe_size, input_dim))
         self.monitor = GateStabilityMonitor(stability or StabilityConfig())
         self.phase = STRUCTURE
@@ -143,6 +156,7 @@ class GLAI(nn.Module):
         self.probe_count = 0
         self.switch_step: int | None = None
         self._pending_freeze = None  # handle of the optimizer hook that will switch to Phase 2
+        self._pruned = False
         self.register_load_state_dict_pre_hook(self._check_compatible)
 
     # ------------------------------------------------------------------ construction helpers
@@ -181,13 +195,20 @@ class GLAI(nn.Module):
     def path_forward(self, x: Tensor, gates: Tensor) -> Tensor:
         """Phase-2 output from inputs ``(B, d0)`` and combined gates ``(B, U)``: one GEMM and a gated sum.
 
-        Never materialises a ``(B, U, d0 + 1)`` tensor: ``Z = x~ A^T`` is ``(B, U * dout)``, then each sample sums
-        its ``U`` output blocks weighted by its gates.
+        Never materialises a ``(B, U, d0 + 1)`` tensor: ``Z = x~ theta^T`` is ``(B, U * dout)``, then each sample
+        sums its ``U`` output blocks weighted by its gates, and the small ``(B, dout)`` result is scaled by
+        ``path_scale``. The mask acts on the gradient only (masked entries are zero and stay zero), so the
+        forward pass reads ``theta`` in place, with no masked or scaled copy of it.
         """
         self._require_phase(PATHS, "path_forward")
-        weight = self.effective_paths().view(-1, self.spec.input_dim + 1)
-        z = torch.addmm(weight[:, -1], x, weight[:, :-1].t())
+        weight = self.path_weight
+        if self._pruned:
+            weight = _MaskGradient.apply(weight, self.mask)
+        x1 = torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
+        z = x1 @ weight.view(-1, self.spec.input_dim + 1).t()
         y = torch.bmm(gates.to(z.dtype).unsqueeze(1), z.view(x.shape[0], self.num_units, -1)).squeeze(1)
+        if self.path_scale != 1.0:
+            y = y * self.path_scale
         if self.path_bias is not None:
             y = y + self.path_bias
         if self.output_norm is not None:
@@ -195,11 +216,9 @@ class GLAI(nn.Module):
         return y
 
     def effective_paths(self) -> Tensor:
-        """``A = path_scale * theta * mask``, shape ``(U, dout, d0 + 1)``."""
+        """``A = path_scale * theta * mask``, shape ``(U, dout, d0 + 1)`` (a copy, for analysis and solvers)."""
         self._require_phase(PATHS, "effective_paths")
-        if self.scaled_mask.numel() == 0:
-            self._refresh_scaled_mask()
-        return self.path_weight * self.scaled_mask
+        return self.path_weight * self.mask * self.path_scale
 
     @torch.no_grad()
     def layer_gates(self, x: Tensor) -> list[Tensor]:
@@ -306,10 +325,7 @@ class GLAI(nn.Module):
             self.output_norm.load_state_dict(structure_norm.state_dict())
         self.phase = PATHS
         self.switch_step = self.steps
-        self._refresh_scaled_mask()
-
-    def _refresh_scaled_mask(self) -> None:
-        self.scaled_mask = self.mask.to(self.path_weight.dtype) * self.path_scale
+        self._pruned = not bool(self.mask.all())
 
     @staticmethod
     def _agree(flag: bool) -> bool:
@@ -391,7 +407,7 @@ class GLAI(nn.Module):
                 param.grad = None
             self.phase = PATHS
             self.structure.eval()
-        self._refresh_scaled_mask()
+        self._pruned = not bool(self.mask.all())
 
     def _check_compatible(self, module, state_dict, prefix, *args) -> None:
         extra = state_dict.get(prefix + "_extra_state")

@@ -1,12 +1,14 @@
-"""Lightning callbacks: the GLAI structure switch, and periodic kNN evaluation of the frozen backbone."""
+"""Lightning callbacks: the GLAI structure switch, periodic evaluation of the frozen backbone, interruption."""
 
 from __future__ import annotations
+
+import time
 
 import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
 from torch import Tensor
 
-from glai_ssl.eval import extract_features, knn_accuracy
+from glai_ssl.eval import extract_features, knn_accuracy, linear_probe
 
 
 class GLAIStructureCallback(Callback):
@@ -50,8 +52,13 @@ class GLAIStructureCallback(Callback):
             pl_module.log(f"glai/{name}_phase", float(head.phase))
 
 
-class KNNCallback(Callback):
-    """Every ``every_n_epochs`` epochs, weighted kNN accuracy of the backbone (eval mode) on held-out images."""
+class EvaluationCallback(Callback):
+    """Every ``every_n_epochs`` epochs: weighted kNN accuracy and (optionally) a linear probe of the backbone
+    (eval mode, stop-gradient by construction) on held-out images, against training time.
+
+    ``history`` holds ``{"epoch", "train_seconds", "knn_accuracy"[, "probe_accuracy"]}``; ``train_seconds`` is
+    the wall-clock since the start of training minus the time spent in this callback.
+    """
 
     def __init__(
         self,
@@ -60,25 +67,45 @@ class KNNCallback(Callback):
         every_n_epochs: int = 1,
         k: int = 200,
         temperature: float = 0.1,
+        probe_epochs: int = 0,
     ) -> None:
         self.bank, self.test = bank, test
-        self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
+        self.every_n_epochs, self.k, self.temperature, self.probe_epochs = (
+            every_n_epochs,
+            k,
+            temperature,
+            probe_epochs,
+        )
         self.history: list[dict] = []
+        self._start: float | None = None
+        self._eval_seconds = 0.0
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._start = time.perf_counter()
 
     @torch.no_grad()
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         epoch = trainer.current_epoch
         if self.every_n_epochs <= 0 or (epoch + 1) % self.every_n_epochs:
             return
+        began = time.perf_counter()
+        train_seconds = began - (self._start or began) - self._eval_seconds
         if trainer.is_global_zero:
             backbone = _ImagesFirst(pl_module)
-            bank = extract_features(backbone, self.bank[0], device=pl_module.device, desc="kNN bank")
-            test = extract_features(backbone, self.test[0], device=pl_module.device, desc="kNN test")
-            accuracy = knn_accuracy(
+            bank = extract_features(backbone, self.bank[0], device=pl_module.device, desc="eval bank")
+            test = extract_features(backbone, self.test[0], device=pl_module.device, desc="eval test")
+            record = {"epoch": epoch, "train_seconds": train_seconds}
+            record["knn_accuracy"] = knn_accuracy(
                 bank, self.bank[1], test, self.test[1], k=self.k, temperature=self.temperature
             )
-            self.history.append({"epoch": epoch, "knn_accuracy": accuracy})
-            pl_module.log("knn_accuracy", accuracy, rank_zero_only=True, prog_bar=True)
+            pl_module.log("knn_accuracy", record["knn_accuracy"], rank_zero_only=True, prog_bar=True)
+            if self.probe_epochs:
+                with torch.enable_grad():
+                    probe = linear_probe(bank, self.bank[1], test, self.test[1], epochs=self.probe_epochs)
+                record["probe_accuracy"] = probe.test_accuracy
+                pl_module.log("probe_accuracy", probe.test_accuracy, rank_zero_only=True, prog_bar=True)
+            self.history.append(record)
+        self._eval_seconds += time.perf_counter() - began
 
 
 class _ImagesFirst(torch.nn.Module):

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, Normalized, save_backbone
-from glai_ssl.ssl.callbacks import GLAIStructureCallback, KNNCallback, StopAfterEpochs
+from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
@@ -73,6 +73,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "--eval-every", type=int, default=0, help="kNN accuracy every N epochs during pretraining (0: off)"
     )
     parser.add_argument("--eval-size", type=int, default=10000, help="bank size of that periodic kNN")
+    parser.add_argument(
+        "--eval-probe-epochs",
+        type=int,
+        default=0,
+        help="also a linear probe of that many epochs at each evaluation",
+    )
     parser.add_argument("--knn-k", type=int, default=200)
     parser.add_argument("--knn-t", type=float, default=0.1)
     parser.add_argument(
@@ -221,19 +227,20 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     probe_images = normalised(train.subset(range(min(args.glai_probe_size, len(train)))), args.dataset)
     if args.head == "glai":
         callbacks.append(GLAIStructureCallback(probe_images))
-    knn_callback = None
+    eval_callback = None
     if args.eval_every and bank_split is not None:
         bank = load_dataset(args.dataset, bank_split, data_root=args.data_root)
         test = load_dataset(args.dataset, test_split, data_root=args.data_root)
         bank = bank.subset(torch.arange(min(args.eval_size, len(bank))))
-        knn_callback = KNNCallback(
+        eval_callback = EvaluationCallback(
             (normalised(bank, args.dataset), bank.labels),
             (normalised(test, args.dataset), test.labels),
             args.eval_every,
             args.knn_k,
             args.knn_t,
+            probe_epochs=args.eval_probe_epochs,
         )
-        callbacks.append(knn_callback)
+        callbacks.append(eval_callback)
     if args.stop_after_epochs is not None:
         callbacks.append(StopAfterEpochs(args.stop_after_epochs))
     loggers = [CSVLogger(out / "logs", name="csv")]
@@ -293,7 +300,12 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "train_seconds": train_seconds,
         "steps": trainer.global_step,
         "backbone_file": backbone_file,
-        "knn_history": knn_callback.history if knn_callback else [],
+        "eval_history": eval_callback.history if eval_callback else [],
+        "head_parameters": sum(
+            p.numel()
+            for name, p in module.method.named_parameters()
+            if name.startswith(("projection_head.", "prediction_head."))
+        ),
     }
     for name, head in module.method.online_glai_heads().items():
         result.setdefault("glai", {})[name] = {
