@@ -105,12 +105,7 @@ def run_head_benchmark(config: HeadBenchConfig, device: torch.device) -> dict:
                 else sum(p.numel() for p in module.parameters()),
                 "frozen": module.num_structure_parameters() if v == "glai-phase2" else 0,
             }
-        memory = {
-            v: peak_memory_bytes(
-                _memory_setup, _memory_work, device, (v, head, str(device), config.batch_size, d0)
-            )
-            for v in VARIANTS
-        }
+        memory = {v: _peak_memory(v, head, device, config.batch_size, d0) for v in VARIANTS}
         results["heads"][head] = {
             "dims": [d0, hidden, dout],
             "style": style,
@@ -127,19 +122,13 @@ def run_head_benchmark(config: HeadBenchConfig, device: torch.device) -> dict:
     return results
 
 
-def _memory_setup(variant: str, head: str, device: str, batch_size: int, d0: int):
-    device = torch.device(device)
+def _peak_memory(variant: str, head: str, device: torch.device, batch_size: int, d0: int) -> int:
+    """Peak memory of the first training step of a fresh head and Adam (see :mod:`glai_ssl.bench.memory`)."""
     torch.manual_seed(0)
     module = build_variant(variant, head, device)
     optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=1e-3)
     x = torch.randn(batch_size, d0, device=device, requires_grad=True)
-    return module, optimizer, x, device
-
-
-def _memory_work(state) -> None:
-    module, optimizer, x, device = state
-    for _ in range(3):
-        _step(module, optimizer, x, device)
+    return peak_memory_bytes(module, optimizer, lambda: _step(module, optimizer, x, device), device)
 
 
 def markdown_table(results: dict) -> str:
@@ -148,7 +137,7 @@ def markdown_table(results: dict) -> str:
         f"Device: {results['device']}; batch {results['config']['batch_size']}; {results['config']['seeds']} seeds x "
         f"{results['config']['rounds']} rounds x {results['config']['steps_per_round']} steps, interleaved.",
         "",
-        "| head | variant | trainable params | fwd+bwd ms (median) | ratio to MLP (mean over seeds) | Adam step ms | peak extra memory MiB |",
+        "| head | variant | trainable params | fwd+bwd ms (median) | ratio to MLP (mean over seeds) | Adam step ms | peak training memory MiB |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for head, r in results["heads"].items():

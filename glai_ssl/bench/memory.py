@@ -1,45 +1,61 @@
-"""Peak memory of a piece of work: CUDA's allocator statistics on GPUs, peak resident set size on CPUs.
+"""Peak memory of a training step: CUDA's allocator statistics on GPUs, an exact tensor count on CPUs.
 
-On the CPU the work runs in a spawned child process, so its peak RSS (``ru_maxrss``) is its own; the reported
-figure is the peak minus the RSS when the work began (the module, inputs and imports excluded). ``setup`` and
-``work`` must therefore be module-level functions (picklable).
+The CPU allocator keeps no statistics and the process's peak RSS is dominated by the imports, so on the CPU the
+figure is counted from the tensors themselves: what autograd saves for the backward pass (the activations,
+deduplicated by storage) plus the training state after the step (trainable parameters, their gradients and
+the optimizer's state). On both devices the figure is the first step of a fresh optimizer plus the trainable
+parameters; frozen parameters and the inputs are excluded.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import resource
 from collections.abc import Callable
 
 import torch
+from torch import Tensor, nn
 
 
-def _child(setup: Callable, work: Callable, args: tuple, queue) -> None:
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    state = setup(*args)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    work(state)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((after - before) * 1024)
+def _nbytes(tensor: Tensor) -> int:
+    return tensor.untyped_storage().nbytes()
+
+
+def counted_step_bytes(
+    module: nn.Module, optimizer: torch.optim.Optimizer, step: Callable[[], None]
+) -> dict[str, int]:
+    """Run ``step()`` once and count the bytes it needs: saved activations, parameters, gradients, optimizer state."""
+    saved: dict[int, int] = {}
+    params = {p.untyped_storage().data_ptr() for p in module.parameters()}
+
+    def pack(tensor: Tensor) -> Tensor:
+        pointer = tensor.untyped_storage().data_ptr()
+        if pointer not in params:  # a parameter saved for backward is not an activation
+            saved[pointer] = _nbytes(tensor)
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        step()
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    state = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v) and v.dim() > 0]
+    counts = {
+        "activations": sum(saved.values()),
+        "parameters": sum(_nbytes(p) for p in trainable),
+        "gradients": sum(_nbytes(p.grad) for p in trainable if p.grad is not None),
+        "optimizer_state": sum(_nbytes(v) for v in state),
+    }
+    counts["total"] = sum(counts.values())
+    return counts
 
 
 def peak_memory_bytes(
-    setup: Callable[..., object], work: Callable[[object], None], device: torch.device, args: tuple = ()
+    module: nn.Module, optimizer: torch.optim.Optimizer, step: Callable[[], None], device: torch.device
 ) -> int:
-    """Extra peak memory of ``work(setup(*args))`` in bytes (see the module docstring for how it is measured)."""
+    """Peak memory of ``step()`` in bytes (see the module docstring for how it is measured on each device)."""
     if device.type == "cuda":
-        state = setup(*args)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        work(state)
+        step()
         torch.cuda.synchronize()
-        return int(torch.cuda.max_memory_allocated() - base)
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(setup, work, args, queue))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f"memory measurement child failed with exit code {process.exitcode}")
-    return int(queue.get())
+        trainable = sum(_nbytes(p) for p in module.parameters() if p.requires_grad)
+        return int(torch.cuda.max_memory_allocated() - base) + trainable
+    return counted_step_bytes(module, optimizer, step)["total"]
