@@ -20,13 +20,22 @@ def task() -> FixedClassification:
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs", "ridge"])
 def test_both_heads_learn_and_glai_goes_through_both_phases(task, solver):
-    settings = RunSettings(batch_size=32, max_epochs=12, patience=3, glai_check_every=8, glai_solver=solver, glai_max_structure_epochs=2.0)
+    settings = RunSettings(
+        batch_size=32,
+        max_epochs=12,
+        patience=3,
+        glai_check_every=8,
+        glai_solver=solver,
+        glai_max_structure_epochs=2.0,
+    )
     mlp = train_head(task, "mlp", 0, settings)
     glai = train_head(task, "glai", 0, settings, target=mlp["mva"])
     assert mlp["mva"] > 0.9 and glai["mva"] > 0.9
     assert glai["glai"]["switch_step"] is not None
     assert glai["parameters"]["trainable"] == mlp["parameters"]["trainable"]
     assert glai["parameters"]["frozen"] > 0
-    assert [p["seconds"] for p in glai["curve"]["points"]] == sorted(p["seconds"] for p in glai["curve"]["points"])
+    assert [p["seconds"] for p in glai["curve"]["points"]] == sorted(
+        p["seconds"] for p in glai["curve"]["points"]
+    )
     summary = summarise_pairs([{"seed": 0, "mlp": mlp, "glai": glai}])
     assert summary["seeds"] == 1
