@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glai_ssl.fewshot.model import TRAIN_FORMAT, atomic_save
+from glai_ssl.fewshot.model import TRAIN_FORMAT
 from glai_ssl.models import CheckpointError
+from glai_ssl.models.checkpoint import atomic_save, read_payload
 
 #: options that change the training trajectory: a checkpoint resumes only under the same values.
 RESUME_KEYS = (
@@ -108,14 +109,7 @@ def load_checkpoint(path: str | os.PathLike, config: dict) -> dict:
             (the message lists every difference).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"cannot resume: {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise CheckpointError(
-            f"cannot resume: {path} could not be read ({type(error).__name__}: {error})"
-        ) from None
+    payload = read_payload(path, "cannot resume:")
     if not isinstance(payload, dict) or payload.get("format") != TRAIN_FORMAT:
         raise CheckpointError(
             f"cannot resume: {path} is not a training checkpoint of glai-ssl fewshot train "

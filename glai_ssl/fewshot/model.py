@@ -23,6 +23,7 @@ from torch import nn
 from glai_ssl.fewshot.protonet import ProtoNet
 from glai_ssl.glai import StabilityConfig, make_head
 from glai_ssl.models import CheckpointError, load_backbone, make_backbone
+from glai_ssl.models.checkpoint import atomic_save, read_payload
 
 MODEL_FORMAT = "glai_ssl.fewshot/1"
 TRAIN_FORMAT = "glai_ssl.fewshot-train/1"
@@ -93,16 +94,6 @@ def model_payload(
     }
 
 
-def atomic_save(payload: dict, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves a truncated checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def save_model(path: str | os.PathLike, model: ProtoNet, **kwargs) -> Path:
     """Write a model file; ``kwargs`` as in :func:`model_payload`."""
     return atomic_save(model_payload(model, **kwargs), path)
@@ -134,14 +125,7 @@ def load_model(path: str | os.PathLike) -> tuple[ProtoNet, dict]:
         CheckpointError: the file is missing, unreadable, or holds no usable model.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise CheckpointError(
-            f"checkpoint {path} could not be read ({type(error).__name__}: {error}); is it truncated?"
-        ) from None
+    payload = read_payload(path)
     fmt = payload.get("format") if isinstance(payload, dict) else None
     if fmt == TRAIN_FORMAT:
         model, info = model_from_payload(payload["model"], str(path))

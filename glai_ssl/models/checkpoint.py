@@ -58,8 +58,6 @@ def save_backbone(
 
     ``normalize`` (``{"mean": [...], "std": [...]}``) records the input normalisation it was trained with.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "backbone": name,
@@ -69,21 +67,37 @@ def save_backbone(
         "state_dict": {k: v.detach().cpu() for k, v in backbone.state_dict().items()},
         "meta": meta or {},
     }
+    return atomic_save(payload, path)
+
+
+def atomic_save(payload: dict, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file, then rename: a crash never leaves a truncated checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
     return path
 
 
-def _read(path: Path) -> dict:
+def read_payload(path: str | os.PathLike, action: str = "checkpoint") -> object:
+    """``torch.load`` a checkpoint on the CPU, or raise :class:`CheckpointError` saying what is wrong with it.
+
+    ``action`` starts the message (e.g. ``"cannot resume: checkpoint"``).
+    """
+    path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"{action} {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:
         raise CheckpointError(
-            f"checkpoint {path} could not be read ({type(error).__name__}: {error}); is it truncated?"
+            f"{action} {path} could not be read ({type(error).__name__}: {error}); is it truncated?"
         ) from None
+
+
+def _read(path: Path) -> dict:
+    payload = read_payload(path)
     if not isinstance(payload, dict):
         raise CheckpointError(
             f"checkpoint {path} holds a {type(payload).__name__}, not a glai_ssl checkpoint"
