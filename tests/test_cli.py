@@ -49,3 +49,11 @@ def test_help_and_bad_arguments():
 def test_data_info(data_root):
     result = glai_ssl("data", "info", "--data-root", str(data_root))
     assert result.returncode == 0 and "vinyals-trainval" in result.stdout and "9cfc7cd6" in result.stdout
+
+
+def test_bench_rejects_bad_settings_before_any_work(tmp_path):
+    unknown = glai_ssl("bench", "nosuch", "--out", str(tmp_path))
+    assert unknown.returncode != 0 and "unknown bench setting" in unknown.stderr
+    quick_e2e = glai_ssl("bench", "e2e", "--quick", "--out", str(tmp_path))
+    assert quick_e2e.returncode != 0 and "not part of --quick" in quick_e2e.stderr
+    assert not (tmp_path / "bench.json").exists()

@@ -18,7 +18,7 @@ from glai_ssl.bench.e2e import run_e2e
 from glai_ssl.bench.heads import HeadBenchConfig, run_head_benchmark
 from glai_ssl.bench.heads import markdown_table as heads_table
 from glai_ssl.bench.protocol import summarise_pairs
-from glai_ssl.bench.report import markdown_table, plot_curves, plot_stability, verdicts
+from glai_ssl.bench.report import write_report
 from glai_ssl.bench.runners import RunSettings, train_head
 from glai_ssl.bench.settings import SETTINGS
 from glai_ssl.utils.progress import progress
@@ -103,46 +103,27 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: unknown bench setting(s) {unknown}; choose from {', '.join(CHOICES)}")
     torch.manual_seed(args.seed)
     names = args.settings or list(SETTINGS)
-    report = []
+    flags = [*args.settings, "--quick" if args.quick else "", f"--seeds {args.seeds}"]
+    command = "glai-ssl bench " + " ".join(a for a in flags if a)
+    heads = results = None
     if "heads" in names:
-        config = HeadBenchConfig(seeds=3 if not args.quick else 2, rounds=5 if not args.quick else 3)
+        config = HeadBenchConfig(seeds=args.seeds if not args.quick else 2, rounds=5 if not args.quick else 3)
         heads = run_head_benchmark(config, device)
-        write_json(out / "heads.json", {"args": args_dict(args), **heads})
-        report += ["## Head micro-benchmark", "", heads_table(heads), ""]
+        write_json(out / "heads.json", {"args": args_dict(args), "command": command, **heads})
     names = [n for n in names if n != "heads"]
     if names:
+        if "e2e" in names and args.quick:
+            raise SystemExit(
+                "error: the e2e setting trains backbones for minutes per run; it is not part of --quick"
+            )
         results = run_settings(args, [n for n in names if n != "e2e"], log)
         if "e2e" in names:
-            if args.quick:
-                raise SystemExit(
-                    "error: the e2e setting trains backbones for minutes per run; it is not part of --quick"
-                )
             results["settings"]["e2e"] = run_e2e(
                 out / "e2e", range(args.seed, args.seed + args.seeds), log=log.info
             )
+        results["command"] = command
         write_json(out / "bench.json", results)
-        curves = plot_curves(results, out)
-        stability = plot_stability(results, out)
-        report += [
-            "## Time to accuracy: GLAI vs MLP",
-            "",
-            markdown_table(results),
-            "",
-            *verdicts(results),
-            "",
-        ]
-        report += [f"Plots: {', '.join(p.name for p in curves)}, {stability.name}", ""]
-    command = "glai-ssl bench " + " ".join(a for a in [*args.settings, "--quick" if args.quick else ""] if a)
-    text = "\n".join(
-        [
-            f"# glai-ssl bench ({time.strftime('%Y-%m-%d')})",
-            "",
-            f"Command: `{command} --seeds {args.seeds}`",
-            "",
-            *report,
-        ]
-    )
-    (out / "bench.md").write_text(text + "\n")
+    text = write_report(out, command, results, heads_table(heads) if heads else None)
     print(text)
     print(f"\nJSON, Markdown and plots are in {out}/")
     return 0

@@ -87,6 +87,12 @@ def paired_tests(mlp_times: list[float], glai_times: list[float]) -> dict:
     return result
 
 
+def _mean_of(pairs: list[dict], kind: str, key: str) -> float | None:
+    """Mean of ``pair[kind][key]`` over the pairs that record it (None if none do)."""
+    values = [p[kind][key] for p in pairs if p[kind].get(key) is not None]
+    return float(np.mean(values)) if values else None
+
+
 def summarise_pairs(pairs: list[dict]) -> dict:
     """Speedups and accuracies over seed pairs ``{"mlp": {...}, "glai": {...}}`` of one setting."""
     speedups, gaps = [], []
@@ -116,5 +122,7 @@ def summarise_pairs(pairs: list[dict]) -> dict:
         "glai_time_to_mlp_mva_mean": float(np.mean([t for t in glai_times if t is not None]))
         if speedups
         else None,
+        "glai_time_to_own_mva_mean": _mean_of(pairs, "glai", "time_to_mva"),
+        "state_bytes_mean": {kind: _mean_of(pairs, kind, "state_bytes") for kind in ("mlp", "glai")},
         "tests": paired_tests(mlp_times, glai_times),
     }

@@ -1,7 +1,15 @@
-"""The benchmark's outputs: JSON (every curve point), a Markdown table and PNG plots."""
+"""The benchmark's outputs: JSON (every curve point), a Markdown table and PNG plots.
+
+Everything here renders from the JSON alone, so a report can be redrawn without rerunning:
+
+    python -m glai_ssl.bench.report results/bench
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from pathlib import Path
 
 from matplotlib.figure import Figure  # pyplot-free: no backend is chosen or changed for the caller
@@ -11,11 +19,15 @@ def _fmt_time(value: float | None) -> str:
     return "never" if value is None else f"{value:.2f}"
 
 
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.1f}"
+
+
 def markdown_table(results: dict) -> str:
     """One row per setting: MVAs, times to the MLP's MVA, speedup with its 95% CI, paired test, parameters."""
     lines = [
-        "| setting | seeds | MLP MVA | GLAI MVA | GLAI - MLP | T_MLP(MVA) s | T_GLAI(MLP MVA) s | speedup (95% CI) | reached | Wilcoxon p | trainable MLP / GLAI | GLAI frozen S |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| setting | seeds | MLP MVA | GLAI MVA | GLAI - MLP | T_MLP(MVA) s | T_GLAI(MLP MVA) s | speedup (95% CI) | reached | Wilcoxon p | T_GLAI(own MVA) s | trainable MLP / GLAI | GLAI frozen S | training state MiB MLP / GLAI |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, setting in results["settings"].items():
         s = setting["summary"]
@@ -26,8 +38,10 @@ def markdown_table(results: dict) -> str:
             f"| {name} | {s['seeds']} | {100 * s['mlp_mva_mean']:.2f} | {100 * s['glai_mva_mean']:.2f} | "
             f"{100 * s['mva_gap_mean']:+.2f} | {s['mlp_time_to_mva_mean']:.2f} | {_fmt_time(s['glai_time_to_mlp_mva_mean'])} | "
             f"{speed} | {s['reached']}/{s['seeds']} | {'-' if p is None else f'{p:.3f}'} | "
+            f"{_fmt_time(s['glai_time_to_own_mva_mean'])} | "
             f"{first['mlp']['parameters']['trainable']:,} / {first['glai']['parameters']['trainable']:,} | "
-            f"{first['glai']['parameters']['frozen']:,} |"
+            f"{first['glai']['parameters']['frozen']:,} | "
+            f"{_mib(s['state_bytes_mean']['mlp'])} / {_mib(s['state_bytes_mean']['glai'])} |"
         )
     return "\n".join(lines)
 
@@ -111,3 +125,31 @@ def plot_stability(results: dict, folder: Path) -> Path:
     path = folder / "gate_stability.png"
     fig.savefig(path, dpi=120)
     return path
+
+
+def write_report(folder: Path, command: str, results: dict | None, heads_table: str | None = None) -> str:
+    """Plots and ``bench.md`` in ``folder`` from the results (and the micro-benchmark's table); returns the text."""
+    report = [f"# glai-ssl bench ({time.strftime('%Y-%m-%d')})", "", f"Command: `{command}`", ""]
+    if heads_table:
+        report += ["## Head micro-benchmark", "", heads_table, ""]
+    if results and results["settings"]:
+        curves = plot_curves(results, folder)
+        stability = plot_stability(results, folder)
+        report += [
+            "## Time to accuracy: GLAI vs MLP",
+            "",
+            markdown_table(results),
+            "",
+            *verdicts(results),
+            "",
+        ]
+        report += [f"Plots: {', '.join(p.name for p in curves)}, {stability.name}", ""]
+    text = "\n".join(report)
+    (folder / "bench.md").write_text(text + "\n")
+    return text
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results/bench")
+    data = json.loads((folder / "bench.json").read_text())
+    print(write_report(folder, data.get("command", "glai-ssl bench"), data))

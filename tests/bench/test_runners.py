@@ -39,3 +39,22 @@ def test_both_heads_learn_and_glai_goes_through_both_phases(task, solver):
     )
     summary = summarise_pairs([{"seed": 0, "mlp": mlp, "glai": glai}])
     assert summary["seeds"] == 1
+
+
+def test_report_renders_from_the_json_alone(task, tmp_path):
+    import json
+
+    from glai_ssl.bench.report import write_report
+
+    settings = RunSettings(batch_size=32, max_epochs=4, patience=2, glai_check_every=8)
+    mlp = train_head(task, "mlp", 0, settings)
+    glai = train_head(task, "glai", 0, settings, target=mlp["mva"])
+    pairs = [{"seed": 0, "mlp": mlp, "glai": glai}]
+    results = json.loads(
+        json.dumps({"settings": {"blobs": {"pairs": pairs, "summary": summarise_pairs(pairs)}}})
+    )
+    text = write_report(tmp_path, "glai-ssl bench blobs --seeds 1", results)
+    assert "| blobs | 1 |" in text
+    assert (tmp_path / "bench.md").read_text().startswith("# glai-ssl bench")
+    assert (tmp_path / "curves_blobs.png").stat().st_size > 0
+    assert (tmp_path / "gate_stability.png").stat().st_size > 0
