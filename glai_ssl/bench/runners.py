@@ -54,13 +54,16 @@ def _state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer, extra: list
 
 
 def _counts(model: nn.Module) -> dict:
+    """Trainable and frozen parameters of the heads being trained (momentum targets are not counted)."""
     trainable = frozen = 0
-    for module in model.modules():
-        if isinstance(module, GLAI):
+    for name, module in model.named_modules():
+        if isinstance(module, GLAI) and not name.startswith("target"):
             trainable += module.num_trainable_parameters()
             frozen += module.num_structure_parameters() if module.phase == 2 else 0
     plain = sum(
-        p.numel() for name, p in model.named_parameters() if p.requires_grad and not _in_glai(model, name)
+        p.numel()
+        for name, p in model.named_parameters()
+        if p.requires_grad and not name.startswith("target") and not _in_glai(model, name)
     )
     return {"trainable": trainable + plain, "frozen": frozen}
 

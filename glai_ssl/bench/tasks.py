@@ -184,6 +184,7 @@ class SSLHead(HeadTask):
         with torch.no_grad():
             if isinstance(model.target, GLAI) and model.head.phase == 2 and model.target.phase == 1:
                 model.target.load_state_dict(model.head.state_dict())
+                deactivate_requires_grad(model.target)
             ta, tb = model.target(self.inputs[a]), model.target(self.inputs[b])
         return 0.5 * (self.criterion(model.predictor(za), tb) + self.criterion(model.predictor(zb), ta))
 

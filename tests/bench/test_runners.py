@@ -58,3 +58,20 @@ def test_report_renders_from_the_json_alone(task, tmp_path):
     assert (tmp_path / "bench.md").read_text().startswith("# glai-ssl bench")
     assert (tmp_path / "curves_blobs.png").stat().st_size > 0
     assert (tmp_path / "gate_stability.png").stat().st_size > 0
+
+
+def test_byol_counts_the_online_heads_only_and_the_target_stays_frozen():
+    from glai_ssl.bench.tasks import SSLHead
+
+    generator = torch.Generator().manual_seed(0)
+    views = torch.randn(256, 4, 16, generator=generator)
+    bank = (torch.randn(128, 16, generator=generator), torch.randint(3, (128,), generator=generator))
+    query = (torch.randn(64, 16, generator=generator), torch.randint(3, (64,), generator=generator))
+    task = SSLHead(views, bank, query, loss="byol", hidden_dim=32, output_dim=8)
+    settings = RunSettings(
+        batch_size=32, max_epochs=4, patience=10, glai_check_every=8, glai_max_structure_epochs=2.0
+    )
+    mlp = train_head(task, "mlp", 0, settings)
+    glai = train_head(task, "glai", 0, settings, target=mlp["mva"])
+    assert glai["glai"]["switch_step"] is not None
+    assert glai["parameters"]["trainable"] == mlp["parameters"]["trainable"]
