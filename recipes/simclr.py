@@ -1,6 +1,7 @@
 """SimCLR (Chen et al. 2020): pretrain a backbone with an MLP or a GLAI projector, then evaluate it.
 
-CPU default (2 cores, under 30 minutes): Fashion-MNIST, Conv-4, see DEFAULTS below.
+CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4, 5 epochs, see DEFAULTS below
+(SimCLR measured: 16 min of pretraining on one thread, kNN 79.3%, linear probe 81.8%).
 
     python recipes/simclr.py --head mlp  --out runs/simclr/mlp
     python recipes/simclr.py --head glai --out runs/simclr/glai
@@ -18,7 +19,7 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
 from glai_ssl.ssl.train import build_parser, main
 
 METHOD = "simclr"
-DEFAULTS = {"dataset": "fashion-mnist", "epochs": 10, "batch_size": 256, "lr": 1e-3}
+DEFAULTS = {"dataset": "fashion-mnist", "train_size": 20000, "epochs": 5, "batch_size": 256, "lr": 1e-3}
 
 if __name__ == "__main__":
     main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)

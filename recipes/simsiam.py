@@ -18,7 +18,7 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
 from glai_ssl.ssl.train import build_parser, main
 
 METHOD = "simsiam"
-DEFAULTS = {"dataset": "fashion-mnist", "epochs": 10, "batch_size": 256, "lr": 1e-3}
+DEFAULTS = {"dataset": "fashion-mnist", "train_size": 20000, "epochs": 5, "batch_size": 256, "lr": 1e-3}
 
 if __name__ == "__main__":
     main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)

@@ -63,7 +63,7 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument("--weight-decay", type=float, default=1e-6)
     parser.add_argument("--warmup-epochs", type=float, default=0.0)
     parser.add_argument(
-        "--train-size", type=int, default=None, help="pretrain on a random subset of this size"
+        "--train-size", type=int, default=None, help="pretrain on a random subset of this size (0: all)"
     )
     parser.add_argument("--workers", type=int, default=1, help="data loader workers per device")
     parser.add_argument("--devices", type=int, default=1, help="number of devices (processes)")
