@@ -21,6 +21,7 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``glai-ssl`` parser, with the subcommands registered by every module of :data:`COMMAND_MODULES`."""
     parser = argparse.ArgumentParser(
         prog="glai-ssl",
         description="Self-supervised and few-shot learning with GLAI heads (arXiv 2510.00883).",
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``glai-ssl`` with ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The subcommand's exit status; 2 after a data or checkpoint error (reported on stderr), 130 when
+        interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -28,6 +28,7 @@ CHOICES = [*SETTINGS, "heads", "e2e"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` subcommand to ``subparsers`` (one flag per :class:`RunSettings` field)."""
     parser = subparsers.add_parser(
         "bench",
         help="GLAI vs MLP heads: time-to-accuracy over seeds, report and plots",
@@ -67,6 +68,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:
+    """Train MLP and GLAI heads in seed pairs on each head setting of ``names`` and summarise them.
+
+    Per seed, the MLP head trains first; the GLAI head then trains on the same task and records when it first
+    reached the MLP's maximum validation accuracy (MVA).
+
+    Args:
+        args: the parsed ``bench`` flags (the :class:`RunSettings` fields, ``quick``, ``backbone``, ``data_root``,
+            ``seed``, ``seeds``).
+        names: keys of :data:`SETTINGS` (not ``heads`` or ``e2e``).
+        log: the logger to report progress to.
+
+    Returns:
+        ``{"args", "run_settings", "settings": {name: {"pairs", "summary", "seconds"}}}``, with ``summary`` from
+        :func:`summarise_pairs`.
+    """
     run = RunSettings(**{f.name: getattr(args, f.name) for f in fields(RunSettings)})
     results: dict = {"args": args_dict(args), "run_settings": asdict(run), "settings": {}}
     for name in names:
@@ -93,6 +109,14 @@ def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl bench``: the head micro-benchmark, the head settings and/or ``e2e``.
+
+    Writes ``heads.json`` and/or ``bench.json``, the Markdown report ``bench.md`` and plots under ``--out``, and
+    prints the report. ``--quick`` with ``e2e`` is an error.
+
+    Returns:
+        0.
+    """
     out = Path(args.out)
     log = setup_logging(out, "bench")
     device = resolve_device(args.device)

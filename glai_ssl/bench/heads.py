@@ -29,6 +29,17 @@ VARIANTS = ("mlp", "glai-phase1", "glai-phase2")
 
 @dataclass
 class HeadBenchConfig:
+    """Settings of the head micro-benchmark.
+
+    Attributes:
+        heads: keys of :data:`HEAD_CONFIGS` to time.
+        batch_size: rows of the random input batch ``(batch_size, input_dim)``.
+        seeds: repetitions with fresh modules and inputs (seeds ``0 .. seeds - 1``).
+        rounds: interleaved rounds per seed (each variant once per round).
+        steps_per_round: timed steps of one variant per round.
+        warmup: untimed steps of each variant before the first round of a seed.
+    """
+
     heads: tuple[str, ...] = tuple(HEAD_CONFIGS)
     batch_size: int = 256
     seeds: int = 3
@@ -38,6 +49,14 @@ class HeadBenchConfig:
 
 
 def build_variant(variant: str, head: str, device: torch.device) -> nn.Module:
+    """A fresh head for one benchmark variant, on ``device``, in training mode.
+
+    Args:
+        variant: ``"mlp"`` (lightly's MLP head), ``"glai-phase1"`` (the GLAI block as built) or ``"glai-phase2"``
+            (the same block with its structure frozen at once, i.e. in the path form).
+        head: a key of :data:`HEAD_CONFIGS` (lightly style and dims).
+        device: where to put the module.
+    """
     style, d0, hidden, dout = HEAD_CONFIGS[head]
     module = make_head("mlp" if variant == "mlp" else "glai", d0, hidden, dout, style=style)
     if variant == "glai-phase2":

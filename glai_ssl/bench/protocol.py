@@ -25,19 +25,23 @@ class TrainClock:
         self._started: float | None = None
 
     def start(self) -> TrainClock:
+        """Start counting from now (``elapsed`` is kept); returns ``self`` for chaining."""
         self._started = time.perf_counter()
         return self
 
     def pause(self) -> float:
+        """Stop counting (no-op when already paused); return the elapsed training seconds."""
         if self._started is not None:
             self.elapsed += time.perf_counter() - self._started
             self._started = None
         return self.elapsed
 
     def resume(self) -> None:
+        """Count again from now, after :meth:`pause`."""
         self._started = time.perf_counter()
 
     def read(self) -> float:
+        """Elapsed training seconds so far, including the current stretch when running."""
         return self.elapsed + (time.perf_counter() - self._started if self._started is not None else 0.0)
 
 
@@ -49,13 +53,16 @@ class Curve:
     events: list[dict] = field(default_factory=list)
 
     def add(self, seconds: float, step: int, accuracy: float, **extra) -> None:
+        """Record a validation ``accuracy`` at ``seconds`` of training and optimisation ``step`` (plus ``extra``)."""
         self.points.append({"seconds": seconds, "step": step, "accuracy": accuracy, **extra})
 
     def mark(self, seconds: float, step: int, event: str) -> None:
+        """Record an ``event`` (e.g. a structure freeze) at ``seconds`` of training and ``step``."""
         self.events.append({"seconds": seconds, "step": step, "event": event})
 
     @property
     def max_accuracy(self) -> float:
+        """The maximum validation accuracy (MVA) over the points; NaN when there are none."""
         return max((p["accuracy"] for p in self.points), default=float("nan"))
 
     def time_to(self, accuracy: float) -> float | None:

@@ -104,13 +104,21 @@ class FixedClassification(HeadTask):
         self.test = ((test[0] - mean) / std, test[1])
 
     def batches(self, generator, batch_size):
+        """One epoch of shuffled index minibatches ``(<= batch_size,)`` into ``inputs``."""
         yield from torch.randperm(len(self.inputs), generator=generator).split(batch_size)
 
     def loss(self, model, batch, outputs_of):
+        """Cross-entropy of the head's logits ``(B, num_classes)`` against the batch's labels."""
         return F.cross_entropy(outputs_of(batch), self.targets[batch])
 
     @torch.no_grad()
     def accuracy(self, model: nn.Module, split: tuple[Tensor, Tensor]) -> float:
+        """Top-1 accuracy of ``model.head`` on a split.
+
+        Args:
+            model: the model of :meth:`build`; evaluated in eval mode (in chunks of 8192) and left in training mode.
+            split: ``(features (N, d), labels (N,))``, features already standardised.
+        """
         model.eval()
         correct = sum(
             (model.head(x).argmax(1) == y).sum().item()
@@ -120,6 +128,7 @@ class FixedClassification(HeadTask):
         return correct / len(split[1])
 
     def validate(self, model):
+        """Top-1 accuracy on the validation split."""
         return self.accuracy(model, self.val)
 
 
@@ -149,6 +158,11 @@ class SSLHead(HeadTask):
         self.criterion = NTXentLoss(temperature=0.5) if loss == "ntxent" else NegativeCosineSimilarity()
 
     def build(self, kind, glai_options):
+        """The head; with BYOL's loss also a ``predictor`` and a frozen momentum copy ``target`` of the head.
+
+        The predictor is of the same kind (BYOL predictor layout); a GLAI target does not freeze its structure by
+        itself (``auto_freeze`` off), it takes the online head's state once that switches (see :meth:`loss`).
+        """
         model = super().build(kind, glai_options)
         if self.loss_name == "byol":
             out, hidden = self.shape.output_dim, self.shape.hidden_dim
@@ -160,6 +174,7 @@ class SSLHead(HeadTask):
         return model
 
     def glai_probes(self, model):
+        """The head's probe; with BYOL's loss also the predictor's: the head's outputs on the probe inputs."""
         probes = super().glai_probes(model)
         if self.loss_name == "byol" and isinstance(model.predictor, GLAI):
             with torch.no_grad():
@@ -169,6 +184,10 @@ class SSLHead(HeadTask):
         return probes
 
     def batches(self, generator, batch_size):
+        """One epoch of view pairs: per minibatch of images, two index tensors ``(B,)`` into ``inputs``.
+
+        Each image gets two different views drawn at random from its ``num_views`` cached ones.
+        """
         for images in torch.randperm(self.num_images, generator=generator).split(batch_size):
             first = torch.randint(self.num_views, (len(images),), generator=generator)
             second = (
@@ -177,6 +196,13 @@ class SSLHead(HeadTask):
             yield images * self.num_views + first, images * self.num_views + second
 
     def loss(self, model, batch, outputs_of):
+        """The SSL loss of a pair of index tensors ``(B,)``, ``(B,)``.
+
+        NT-Xent (SimCLR, Chen et al. 2020; temperature 0.5) between the two views' outputs, or BYOL's symmetrised
+        negative cosine similarity (Grill et al. 2020) between each view's prediction and the momentum target's
+        output for the other view. With GLAI, a target still in Phase 1 first takes the online head's state once
+        that head is in Phase 2.
+        """
         a, b = batch
         za, zb = outputs_of(a), outputs_of(b)
         if self.loss_name == "ntxent":
@@ -189,11 +215,13 @@ class SSLHead(HeadTask):
         return 0.5 * (self.criterion(model.predictor(za), tb) + self.criterion(model.predictor(zb), ta))
 
     def after_step(self, model, progress):
+        """With BYOL's loss, move the target towards the head (momentum ``0.99 + 0.01 * progress``)."""
         if self.loss_name == "byol":
             update_momentum(model.head, model.target, 0.99 + 0.01 * progress)
 
     @torch.no_grad()
     def validate(self, model):
+        """Weighted kNN accuracy (k=200, t=0.1) of the head's outputs for the query images against the bank."""
         model.eval()
         bank = torch.cat([model.head(x) for x in self.bank[0].split(8192)])
         query = torch.cat([model.head(x) for x in self.query[0].split(8192)])
@@ -231,12 +259,22 @@ class EpisodicHead(HeadTask):
         self._epoch = 0
 
     def batches(self, generator, batch_size):
+        """One epoch of ``episodes_per_epoch`` training episodes, each an index tensor ``(way * (shot + query),)``.
+
+        Indices are class-major (per class, ``shot`` support then ``query`` query samples); the episode seed is drawn
+        from ``generator``. ``batch_size`` is unused: an episode's size is fixed by ``train_spec``.
+        """
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         sampler = EpisodeSampler(self.labels, self.train_spec, self.episodes_per_epoch, seed=seed)
         for episode in sampler:
             yield torch.tensor(episode)
 
     def loss(self, model, batch, outputs_of):
+        """Prototypical loss of one episode (Snell et al. 2017).
+
+        Cross-entropy of minus the squared Euclidean distances of the query embeddings ``(way * query, E)`` to the
+        class means of the support embeddings ``(way, E)``.
+        """
         spec = self.train_spec
         embeddings = outputs_of(batch).view(spec.way, spec.per_class, -1)
         centres = embeddings[:, : spec.shot].mean(1)
@@ -246,6 +284,7 @@ class EpisodicHead(HeadTask):
 
     @torch.no_grad()
     def validate(self, model):
+        """Mean query accuracy over the fixed validation episodes, on the head's embeddings of the validation features."""
         model.eval()
         embeddings = torch.cat([model.head(x) for x in self.val_features.split(8192)])
         model.train()

@@ -11,6 +11,7 @@ from glai_ssl.utils.runtime import add_common_args, args_dict, write_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``data check`` and ``data info`` to ``subparsers``."""
     parser = subparsers.add_parser(
         "data", help="inspect and verify datasets", description="Inspect and verify datasets."
     )
@@ -30,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl data check``: verify the datasets found under the data root and print their counts.
+
+    Writes ``data_check.json`` under ``--out`` when given.
+
+    Returns:
+        1 if a dataset is corrupt (or, with ``--strict``, missing), else 0.
+    """
     root = resolve_data_root(args.data_root)
     print(f"data root: {root}\ncache:     {cache_dir()}\n")
     records = check_datasets(root, args.dataset)
@@ -54,6 +62,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl data info``: print the data root, the cache, the datasets and their splits.
+
+    Also lists the MD5 sums of the Omniglot zips that are accepted.
+
+    Returns:
+        0.
+    """
     root = resolve_data_root(args.data_root)
     print(f"data root: {root}  (--data-root > ${DATA_ENV} > ./data; read only)")
     print(f"cache:     {cache_dir()}  (${CACHE_ENV}, default ~/.cache/glai_ssl)\n")

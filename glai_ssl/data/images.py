@@ -42,14 +42,17 @@ class LabelledImages:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes, ``len(classes)``."""
         return len(self.classes)
 
     @property
     def channels(self) -> int:
+        """1 for grayscale ``(N, H, W)`` images, ``C`` for ``(N, H, W, C)``."""
         return 1 if self.images.ndim == 3 else self.images.shape[-1]
 
     @property
     def image_size(self) -> int:
+        """The image height ``H`` (the side of square images)."""
         return int(self.images.shape[1])
 
     def subset(self, indices: Sequence[int] | torch.Tensor, name: str | None = None) -> LabelledImages:
@@ -65,6 +68,7 @@ class LabelledImages:
         return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
 
     def summary(self) -> dict:
+        """``{"name", "images", "classes", "shape"}`` for logs and records (``shape`` without ``N``)."""
         return {
             "name": self.name,
             "images": len(self),

@@ -12,6 +12,7 @@ DATASETS = ("fashion-mnist", "mnist", "omniglot", "cifar10")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``probe`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "probe",
         help="evaluate a frozen backbone: kNN + linear probe, or few-shot episodes on Omniglot",
@@ -36,6 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl probe``: evaluate a backbone checkpoint (or raw pixels) and print the summary.
+
+    The dataset defaults to the one recorded in the checkpoint; ``probe.json`` is written under ``--out`` when
+    given.
+
+    Returns:
+        0.
+    """
     seed_everything(args.seed)
     device = resolve_device(args.device)
     if args.raw_pixels:

@@ -28,6 +28,7 @@ class ProbeResult:
     std: Tensor
 
     def predict(self, features: Tensor) -> Tensor:
+        """Predicted classes ``(N,)`` of raw features ``(N, D)``, standardised with the training statistics."""
         return self.classifier((features - self.mean) / self.std).argmax(1)
 
 

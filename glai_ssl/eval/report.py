@@ -18,6 +18,7 @@ class RawPixels(nn.Module):
     """The identity 'backbone': flattened pixels, for the raw-pixel baseline measured by the same probe code."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flatten images ``(B, C, H, W)`` to features ``(B, C * H * W)``."""
         return x.flatten(1)
 
 

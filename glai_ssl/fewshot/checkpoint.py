@@ -61,6 +61,7 @@ def random_states() -> dict:
 
 
 def restore_random_states(states: dict) -> None:
+    """Restore the states of :func:`random_states` (CUDA's only when saved and CUDA is available)."""
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
     torch.set_rng_state(states["torch"])

@@ -23,6 +23,7 @@ SNELL_OMNIGLOT = {(5, 1): 98.8, (5, 5): 99.7, (20, 1): 96.0, (20, 5): 98.9}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fewshot train``, ``fewshot eval`` and ``fewshot pretrain`` to ``subparsers``."""
     parser = subparsers.add_parser(
         "fewshot",
         help="prototypical few-shot learning (train, eval, pretrain)",
@@ -215,6 +216,11 @@ def _friendly(func):
 
 @_friendly
 def run_train(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl fewshot train`` (:func:`glai_ssl.fewshot.train.main`) and print the best epoch.
+
+    Returns:
+        0 (2 for an episode or option error, see :func:`_friendly`).
+    """
     from glai_ssl.fewshot.train import main
 
     result = main(args)
@@ -228,6 +234,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 @_friendly
 def run_pretrain(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl fewshot pretrain`` (:func:`glai_ssl.fewshot.pretrain.main`) and print the saved backbone.
+
+    Returns:
+        0 (2 for an episode or option error, see :func:`_friendly`).
+    """
     from glai_ssl.fewshot.pretrain import main
 
     result = main(args)
@@ -318,6 +329,11 @@ def evaluate_checkpoint(args: argparse.Namespace) -> dict:
 
 @_friendly
 def run_eval(args: argparse.Namespace) -> int:
+    """Run ``glai-ssl fewshot eval`` (:func:`evaluate_checkpoint`), then leave the process group if one is up.
+
+    Returns:
+        0 (2 for an episode or option error, see :func:`_friendly`).
+    """
     try:
         evaluate_checkpoint(args)
     finally:

@@ -89,6 +89,7 @@ class Episode:
 
     @property
     def way(self) -> int:
+        """Number of classes, ``max(support_labels) + 1``."""
         return int(self.support_labels.max()) + 1
 
 
@@ -97,7 +98,9 @@ class EpisodeSource(Protocol):
 
     spec: EpisodeSpec
 
-    def episode(self, index: int) -> Episode: ...
+    def episode(self, index: int) -> Episode:
+        """Episode ``index`` of ``spec``."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -154,6 +157,7 @@ def python_random_seeded(seed: int, index: int) -> Iterator[None]:
 
 
 def learn2learn_available() -> bool:
+    """Whether learn2learn is installed (checked without importing it)."""
     return importlib.util.find_spec("learn2learn") is not None
 
 
@@ -320,6 +324,12 @@ class TensorEpisodes:
         self.transform = transform
 
     def episode(self, index: int) -> Episode:
+        """Episode ``index``: the sampler's indices gathered from ``data``, transformed, split class-major.
+
+        Returns:
+            An :class:`Episode` with support ``(way * shot, ...)`` and query ``(way * query, ...)`` samples and
+            labels ``0 .. way-1`` (on the CPU).
+        """
         indices = torch.tensor(self.sampler.episode(index), device=self.data.device)
         batch = self.data.index_select(0, indices)
         if self.transform is not None:
@@ -360,6 +370,13 @@ class TasksetEpisodes:
         return self.taskset.sampled_descriptions[task]
 
     def episode(self, index: int) -> Episode:
+        """Episode ``index`` from the taskset, reordered class by class; the first ``shot`` samples of each are support.
+
+        Classes are labelled ``0 .. way-1`` in the order their labels first appear in the task.
+
+        Raises:
+            EpisodeError: the task does not have ``way`` labels with ``shot + query`` samples each.
+        """
         data, labels = self.taskset.get_task(self._description(index))[:2]
         labels = torch.as_tensor(labels)
         groups = group_by_label(labels.tolist())

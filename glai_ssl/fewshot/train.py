@@ -103,6 +103,7 @@ class EvalResult:
     seconds: float
 
     def to_dict(self) -> dict:
+        """A JSON-friendly record: split, spec, episode count, seed, backend, mean/ci95/std, seconds, accuracies."""
         return {
             "split": self.split,
             **asdict(self.spec),

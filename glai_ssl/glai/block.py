@@ -180,6 +180,14 @@ class GLAI(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor) -> Tensor:
+        """Output ``(B, output_dim)`` of inputs ``(B, input_dim)``.
+
+        Phase 1: ``S`` itself (in training mode with ``auto_freeze``, the step is counted and the gates checked first).
+        Phase 2: the path form, with the gates of the frozen ``S``.
+
+        Raises:
+            ValueError: the input is not ``(B, input_dim)``.
+        """
         if x.ndim != 2 or x.shape[1] != self.spec.input_dim:
             raise ValueError(
                 f"GLAI expects inputs of shape (batch, {self.spec.input_dim}), got {tuple(x.shape)}; "
@@ -354,6 +362,7 @@ class GLAI(nn.Module):
         return state
 
     def train(self, mode: bool = True) -> GLAI:
+        """Set the training mode; in Phase 2 the frozen ``S`` stays in eval mode."""
         super().train(mode)
         if self.phase == PATHS:
             self.structure.eval()
@@ -387,6 +396,7 @@ class GLAI(nn.Module):
         }
 
     def get_extra_state(self) -> dict:
+        """The non-tensor state kept in state dicts: config, phase, step counters, switch step and monitor."""
         return {
             "config": self.config(),
             "phase": self.phase,
@@ -397,6 +407,11 @@ class GLAI(nn.Module):
         }
 
     def set_extra_state(self, state: dict) -> None:
+        """Restore what :meth:`get_extra_state` saved.
+
+        A Phase-2 state moves a Phase-1 block to Phase 2 (``S`` frozen and in eval mode); the path weights and mask
+        come from the state dict's tensors.
+        """
         self.steps = int(state["steps"])
         self.probe_count = int(state["probe_count"])
         self.switch_step = state["switch_step"]
@@ -430,6 +445,7 @@ class GLAI(nn.Module):
             )
 
     def extra_repr(self) -> str:
+        """Layout, widths of ``S``, units, budget, path scale and phase, for ``repr``."""
         return (
             f"spec={self.spec}, structure_widths={self.structure_widths}, units={self.num_units}, "
             f"budget={self.budget}, path_scale={self.path_scale}, phase={self.phase}"

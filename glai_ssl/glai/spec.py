@@ -50,6 +50,7 @@ class HeadSpec:
 
     @property
     def output_bias(self) -> bool:
+        """Whether the output Linear has a bias (it has none when an output BatchNorm follows)."""
         return not self.output_batch_norm
 
     def with_hidden(self, hidden_dims: Sequence[int]) -> HeadSpec:

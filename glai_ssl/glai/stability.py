@@ -101,6 +101,7 @@ class GateStabilityMonitor:
         }
 
     def load(self, state: dict) -> None:
+        """Restore a :meth:`state` (its config replaces this monitor's)."""
         self.config = StabilityConfig(**state["config"])
         self.trace = list(state["trace"])
         self.stable_streak = int(state["stable_streak"])

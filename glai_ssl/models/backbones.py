@@ -40,6 +40,7 @@ class Conv4(nn.Module):
         self.feature_dim = hidden * side * side
 
     def forward(self, x: Tensor) -> Tensor:
+        """Flattened features ``(B, feature_dim)`` of images ``(B, C, H, W)``."""
         return self.encoder(x).flatten(1)
 
 
@@ -59,6 +60,7 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        """``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``: ``(B, C_in, H, W)`` to ``(B, C_out, H', W')``."""
         out = torch.relu(self.bn1(self.conv1(x)))
         return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
@@ -85,6 +87,7 @@ class SmallResNet(nn.Module):
         self.feature_dim = channels
 
     def forward(self, x: Tensor) -> Tensor:
+        """Pooled features ``(B, feature_dim)`` of images ``(B, C, H, W)``."""
         return self.pool(self.stages(self.stem(x))).flatten(1)
 
 
@@ -106,6 +109,7 @@ class ResNet18CIFAR(nn.Module):
         self.feature_dim = 512
 
     def forward(self, x: Tensor) -> Tensor:
+        """Features ``(B, 512)`` of images ``(B, C, H, W)``."""
         return self.net(x)
 
 

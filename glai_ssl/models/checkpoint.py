@@ -41,6 +41,7 @@ class Normalized(nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Backbone features of images ``(B, C, H, W)`` in [0, 1], normalised per channel first."""
         return self.backbone((x - self.mean) / self.std)
 
 

@@ -26,6 +26,11 @@ class GLAIStructureCallback(Callback):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx
     ) -> None:
+        """Run the due stability checks on the probe images, freeze stable heads, sync momentum copies.
+
+        A check is due at ``global_step`` multiples of ``check_every``, or from ``max_steps`` on; rank 0's verdict is
+        broadcast. Logs each head's last flip share and its phase.
+        """
         method = pl_module.method
         heads = {name: head for name, head in method.online_glai_heads().items() if head.phase == 1}
         step = trainer.global_step
@@ -81,10 +86,15 @@ class EvaluationCallback(Callback):
         self._eval_seconds = 0.0
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Start the clock of training time."""
         self._start = time.perf_counter()
 
     @torch.no_grad()
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Every ``every_n_epochs`` epochs, on rank 0: kNN (and optional linear-probe) accuracy of the backbone.
+
+        The result is logged and appended to ``history``; the time spent here is excluded from ``train_seconds``.
+        """
         epoch = trainer.current_epoch
         if self.every_n_epochs <= 0 or (epoch + 1) % self.every_n_epochs:
             return
@@ -130,5 +140,6 @@ class StopAfterEpochs(Callback):
         self.epochs = epochs
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Ask the trainer to stop once ``epochs`` epochs are done."""
         if trainer.current_epoch + 1 >= self.epochs:
             trainer.should_stop = True

@@ -8,6 +8,7 @@ from glai_ssl.ssl.train import build_parser, main
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``pretrain`` (the flags of :func:`glai_ssl.ssl.train.build_parser`) to ``subparsers``."""
     template = build_parser()
     parser = subparsers.add_parser(
         "pretrain",

@@ -67,6 +67,7 @@ class EpochShardSampler(Sampler[tuple[int, int]]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch whose permutation (and whose views) the next pass yields."""
         self.epoch = epoch
 
     def __len__(self) -> int:

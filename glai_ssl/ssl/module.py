@@ -41,12 +41,14 @@ class SSLModule(LightningModule):
 
     @property
     def backbone(self) -> torch.nn.Module:
+        """The method's backbone."""
         return self.method.backbone
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.config.get("channels_last") else x
 
     def training_step(self, batch, batch_idx):
+        """SSL loss of a batch of views plus the online classifier's loss on the first view's detached features."""
         views, labels = batch
         views = [self._images(v) for v in views]
         loss, features = self.method.training_loss(
@@ -58,15 +60,21 @@ class SSLModule(LightningModule):
         return loss + cls_loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        """Run the method's momentum updates (:meth:`SSLMethod.after_optimizer_step`) after each training batch."""
         self.method.after_optimizer_step(self.global_step, int(self.trainer.estimated_stepping_batches))
 
     def validation_step(self, batch, batch_idx):
+        """Log the online classifier's metrics on a labelled batch ``(images (B, C, H, W), labels (B,))``."""
         images, labels = batch
         features = self.backbone(self._images(images)).flatten(1)
         _, cls_log = self.online_classifier.validation_step((features.detach(), labels), batch_idx)
         self.log_dict(cls_log, prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):
+        """AdamW, SGD or LARS, and a per-step cosine schedule with linear warmup.
+
+        The method's parameters take ``weight_decay``, the online classifier's none.
+        """
         config = self.config
         params = [
             {"name": "ssl", "params": list(self.method.parameters()), "weight_decay": config["weight_decay"]},

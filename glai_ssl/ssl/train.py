@@ -181,6 +181,15 @@ def normalised(data: LabelledImages, dataset: str) -> torch.Tensor:
 
 
 def main(args: argparse.Namespace, method: str | None = None) -> dict:
+    """Pretrain a backbone with ``method`` (default: ``args.method``), save it and evaluate it.
+
+    Loads the data, builds an :class:`SSLModule` and trains it with Lightning (resumable with ``--resume``);
+    rank 0 then writes ``OUT/backbone.pt``, runs the final evaluation unless ``--no-final-eval`` and writes
+    ``OUT/results.json``.
+
+    Returns:
+        The results record on rank 0, ``{}`` on the other ranks.
+    """
     method = method or args.method
     args.method = method
     split, bank_split, test_split, default_backbone = DATASET_SPLITS[args.dataset]

@@ -37,6 +37,7 @@ class ViewSettings:
 
     @property
     def normalize(self) -> dict[str, list[float]]:
+        """``{"mean": [...], "std": [...]}``, as lightly's transforms and backbone files take it."""
         return {"mean": list(self.mean), "std": list(self.std)}
 
 

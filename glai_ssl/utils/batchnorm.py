@@ -23,6 +23,11 @@ class GlobalBatchNorm(_BatchNorm):
             raise ValueError(f"expected at least 2D input (batch, channels, ...), got {input.dim()}D")
 
     def forward(self, x: Tensor) -> Tensor:
+        """BatchNorm of ``x`` ``(B, C, ...)``.
+
+        In training with more than one rank, the statistics (and the running-statistics update) are those of the
+        global batch; otherwise this is the standard BatchNorm.
+        """
         distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
         if not (self.training and distributed):
             return super().forward(x)

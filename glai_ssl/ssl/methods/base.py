@@ -85,6 +85,7 @@ class SSLMethod(nn.Module, ABC):
 
     @torch.no_grad()
     def update_momentum(self, momentum: float) -> None:
+        """EMA update of each momentum copy: ``target = momentum * target + (1 - momentum) * online``."""
         for online, target in self._momentum_pairs:
             update_momentum(online, target, momentum)
 

@@ -32,12 +32,21 @@ class BYOL(SSLMethod):
         self.criterion = NegativeCosineSimilarity()
 
     def forward(self, x):
+        """Predictions ``(B, output_dim)`` (predictor of projector of features) of images ``(B, C, H, W)``."""
         return self.prediction_head(self.projection_head(self.backbone(x).flatten(1)))
 
     def forward_momentum(self, x):
+        """Momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached."""
         return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
 
     def training_loss(self, views, step, max_steps):
+        """BYOL loss (Grill et al. 2020): each view's prediction against the momentum projection of the other.
+
+        Negative cosine similarity, averaged over the two directions.
+
+        Returns:
+            The loss and the backbone features ``(B, feature_dim)`` of ``views[0]``.
+        """
         x0, x1 = views[0], views[1]
         f0, f1 = self.backbone(x0).flatten(1), self.backbone(x1).flatten(1)
         p0, p1 = (
@@ -50,4 +59,5 @@ class BYOL(SSLMethod):
         return loss, f0
 
     def after_optimizer_step(self, step, max_steps):
+        """Momentum update, the momentum cosine-scheduled from ``momentum[0]`` to ``momentum[1]`` over ``max_steps``."""
         self.update_momentum(cosine_schedule(step, max_steps, *self.momentum))

@@ -35,14 +35,24 @@ class MoCo(SSLMethod):
         )
 
     def forward(self, x):
+        """Projections ``(B, output_dim)`` of images ``(B, C, H, W)``."""
         return self.projection_head(self.backbone(x).flatten(1))
 
     def forward_momentum(self, x):
+        """Momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached."""
         return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
 
     def training_loss(self, views, step, max_steps):
+        """MoCo v2 loss (Chen et al. 2020): queries from ``views[0]``, momentum keys from ``views[1]``.
+
+        NT-Xent with the memory bank of past keys as extra negatives, in this one direction only.
+
+        Returns:
+            The loss and the backbone features ``(B, feature_dim)`` of ``views[0]``.
+        """
         f0 = self.backbone(views[0]).flatten(1)
         return self.criterion(self.projection_head(f0), self.forward_momentum(views[1])), f0
 
     def after_optimizer_step(self, step, max_steps):
+        """Momentum update, the momentum cosine-scheduled from ``momentum[0]`` to ``momentum[1]`` over ``max_steps``."""
         self.update_momentum(cosine_schedule(step, max_steps, *self.momentum))

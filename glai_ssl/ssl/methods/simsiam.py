@@ -19,10 +19,18 @@ class SimSiam(SSLMethod):
         self.criterion = NegativeCosineSimilarity()
 
     def forward(self, x):
+        """``(z, p)``: projections and predictions, each ``(B, output_dim)``, of images ``(B, C, H, W)``."""
         z = self.projection_head(self.backbone(x).flatten(1))
         return z, self.prediction_head(z)
 
     def training_loss(self, views, step, max_steps):
+        """SimSiam loss (Chen & He 2021): each view's prediction against the stop-gradient projection of the other.
+
+        Negative cosine similarity, averaged over the two directions.
+
+        Returns:
+            The loss and the backbone features ``(B, feature_dim)`` of ``views[0]``.
+        """
         f0, f1 = self.backbone(views[0]).flatten(1), self.backbone(views[1]).flatten(1)
         z0, z1 = self.projection_head(f0), self.projection_head(f1)
         p0, p1 = self.prediction_head(z0), self.prediction_head(z1)
