@@ -1,4 +1,7 @@
-"""Exploration of GLAI phase-2 options per bench setting (2 seeds), after the seeds study."""
+"""Exploration of GLAI Phase-2 options per bench setting: usage in README.md of this folder.
+
+python explore.py quick|full SEEDS SETTING[,SETTING...] '{"variant": {RunSettings overrides}, ...}'
+"""
 import sys, json, time
 from dataclasses import replace
 from glai_ssl.bench.settings import SETTINGS
@@ -19,4 +22,4 @@ for setting in names:
             sp = f"{mlp['time_to_mva'] / t:.2f}x" if t else "never"
             print(f"[{setting}]   {name:26s} MVA {g['mva']:.4f} ({100*(g['mva']-mlp['mva']):+.2f}) reach {t and round(t,2)} speedup {sp} epochs {g['epochs']} total {g['train_seconds']:.1f}s freeze@{g['glai']['switch_step']} {g['glai']['freeze_reason']} S{g['glai']['structure_widths']}", flush=True)
             out.setdefault(name, []).append(g)
-    json.dump(out, open(f"/work/exp/bench/x2_{setting}_{int(time.time())}.json", "w"))
+    json.dump(out, open(f"explore_{setting}_{int(time.time())}.json", "w"))
