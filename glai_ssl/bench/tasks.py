@@ -255,8 +255,6 @@ class EpisodicHead(HeadTask):
             val[1], val_spec, val_episodes, seed=12345, name="validation classes"
         )
         self.episode_labels = train_spec.labels(train_spec.query)
-        self.support_labels = train_spec.labels(train_spec.shot)
-        self._epoch = 0
 
     def batches(self, generator, batch_size):
         """One epoch of ``episodes_per_epoch`` training episodes, each an index tensor ``(way * (shot + query),)``.
