@@ -40,10 +40,11 @@ class GlobalBatchNorm(_BatchNorm):
         var = (stats[channels : 2 * channels] / total - mean * mean).clamp_min(0)
         if self.track_running_stats:
             with torch.no_grad():
-                momentum = 0.1 if self.momentum is None else self.momentum
+                self.num_batches_tracked.add_(1)
+                # momentum None means a cumulative moving average, as in torch's BatchNorm
+                momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
                 self.running_mean.mul_(1 - momentum).add_(momentum * mean.detach())
                 self.running_var.mul_(1 - momentum).add_(momentum * var.detach() * total / (total - 1))
-                self.num_batches_tracked.add_(1)
         shape = [1, channels] + [1] * (x.dim() - 2)
         y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
