@@ -15,10 +15,10 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
         --precision bf16-mixed --eval-every 10
 """
 
-from glai_ssl.ssl.train import build_parser, main
+from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, build_parser, main
 
 METHOD = "byol"
-DEFAULTS = {"dataset": "fashion-mnist", "train_size": 20000, "epochs": 5, "batch_size": 256, "lr": 1e-3}
+DEFAULTS = CPU_RECIPE_DEFAULTS
 
 if __name__ == "__main__":
     main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)
