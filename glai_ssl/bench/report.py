@@ -151,5 +151,7 @@ def write_report(folder: Path, command: str, results: dict | None, heads_table: 
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results/bench")
+    if not (folder / "bench.json").is_file():
+        raise SystemExit(f"error: no bench.json in {folder}; give the --out folder of a `glai-ssl bench` run")
     data = json.loads((folder / "bench.json").read_text())
     print(write_report(folder, data.get("command", "glai-ssl bench"), data))

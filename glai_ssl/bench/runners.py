@@ -33,7 +33,7 @@ class RunSettings:
     patience: int = 5
     max_seconds: float = 600.0
     glai_solver: str = "adam"  # adam | lbfgs | ridge (Phase 2)
-    glai_phase2_lr: float | None = 3e-4  # None: same lr; 3e-4 measured best of {1e-3, 3e-4} (results/bench)
+    glai_phase2_lr: float | None = 3e-4  # None: same lr; 3e-4 measured (results/bench_exploration)
     glai_tau: float = 0.01
     glai_patience: int = 2
     glai_check_every: int = 50
@@ -53,27 +53,19 @@ def _state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer, extra: list
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def _counts(model: nn.Module) -> dict:
-    """Trainable and frozen parameters of the heads being trained (momentum targets are not counted)."""
+def _counts(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Trainable and frozen parameters of what ``optimizer`` trains (a momentum target it does not hold is not
+    counted); a GLAI block counts its kept paths and output parameters, plus ``S`` as frozen after the switch."""
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
     trainable = frozen = 0
-    for name, module in model.named_modules():
-        if isinstance(module, GLAI) and not name.startswith("target"):
+    covered: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, GLAI) and any(id(p) in held for p in module.parameters()):
             trainable += module.num_trainable_parameters()
             frozen += module.num_structure_parameters() if module.phase == 2 else 0
-    plain = sum(
-        p.numel()
-        for name, p in model.named_parameters()
-        if p.requires_grad and not name.startswith("target") and not _in_glai(model, name)
-    )
+            covered |= {id(p) for p in module.parameters()}
+    plain = sum(p.numel() for p in model.parameters() if id(p) in held and id(p) not in covered)
     return {"trainable": trainable + plain, "frozen": frozen}
-
-
-def _in_glai(model: nn.Module, name: str) -> bool:
-    parts = name.split(".")
-    for depth in range(len(parts)):
-        if isinstance(model.get_submodule(".".join(parts[:depth])) if depth else model, GLAI):
-            return True
-    return False
 
 
 def _glai_options(settings: RunSettings, steps_per_epoch: int) -> dict:
@@ -176,7 +168,7 @@ def train_head(
         train_seconds=clock.elapsed,
         epochs=epoch,
         steps=step,
-        parameters=_counts(model),
+        parameters=_counts(model, optimizer),
         state_bytes=_state_bytes(model, optimizer, [gates] if gates is not None else []),
     )
     if isinstance(head, GLAI):

@@ -212,6 +212,8 @@ class GLAI(nn.Module):
         weight = self.path_weight
         if self._pruned:
             weight = _MaskGradient.apply(weight, self.mask)
+        # [x, 1] @ theta^T: one contiguous GEMM (addmm with the bias column sliced off theta was measured 1.16x /
+        # 1.23x the MLP on `glai-ssl bench heads`, against 1.01x / 1.06x for this small copy of x)
         x1 = torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
         z = x1 @ weight.view(-1, self.spec.input_dim + 1).t()
         y = torch.bmm(gates.to(z.dtype).unsqueeze(1), z.view(x.shape[0], self.num_units, -1)).squeeze(1)
