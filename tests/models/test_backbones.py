@@ -8,12 +8,29 @@ from glai_ssl.models import CheckpointError, load_backbone, make_backbone, save_
 
 @pytest.mark.parametrize(
     "name,channels,size,dim",
-    [("conv4", 1, 28, 64), ("resnet-small", 1, 28, 128), ("resnet18-cifar", 3, 32, 512)],
+    [
+        ("conv4", 1, 28, 64),
+        ("conv4", 1, 84, 1600),
+        ("conv4-nopool", 1, 28, 576),
+        ("resnet-small", 1, 28, 128),
+        ("resnet18-cifar", 3, 32, 512),
+    ],
 )
 def test_feature_dims(name, channels, size, dim):
     backbone = make_backbone(name, channels, size)
     assert backbone.feature_dim == dim
     assert backbone(torch.rand(2, channels, size, size)).shape == (2, dim)
+
+
+def test_conv4_nopool_is_conv4_without_the_last_pool():
+    """Same parameters, so Conv-4 weights load into it; its output is Conv-4's before the last max-pool."""
+    torch.manual_seed(0)
+    conv4, nopool = make_backbone("conv4"), make_backbone("conv4-nopool")
+    nopool.load_state_dict(conv4.state_dict())
+    conv4.eval(), nopool.eval()
+    x = torch.rand(3, 1, 28, 28)
+    pooled = torch.nn.functional.max_pool2d(nopool(x).view(3, 64, 3, 3), 2).flatten(1)
+    torch.testing.assert_close(pooled, conv4(x))
 
 
 def test_unknown_backbone():
