@@ -21,6 +21,7 @@ from glai_ssl.ssl.transforms import VIEW_SETTINGS
 
 
 def main() -> None:
+    """Probe each random-init backbone and print its line."""
     torch.set_num_threads(2)
     train, test = load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test")
     x_train, y_train = train.to_float()[:20000], train.labels[:20000].long()
