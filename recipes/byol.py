@@ -1,6 +1,9 @@
 """BYOL (Grill et al. 2020): pretrain a backbone with an MLP or a GLAI projector, then evaluate it.
 
-CPU default (2 cores, under 30 minutes): Fashion-MNIST, Conv-4, see DEFAULTS below.
+CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 without its last pool
+(``conv4-nopool``, 576 features), 8 epochs, see DEFAULTS below. Measured on 2 threads: MLP projector and
+predictor 22.9 min wall, kNN 80.91%, linear probe 87.23%; GLAI 22.9 min, kNN 79.91%, probe 87.28%
+(``results/ssl/README.md``).
 
     python recipes/byol.py --head mlp  --out runs/byol/mlp
     python recipes/byol.py --head glai --out runs/byol/glai

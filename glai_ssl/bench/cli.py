@@ -20,7 +20,7 @@ from glai_ssl.bench.heads import markdown_table as heads_table
 from glai_ssl.bench.protocol import summarise_pairs
 from glai_ssl.bench.report import write_report
 from glai_ssl.bench.runners import RunSettings, train_head
-from glai_ssl.bench.settings import SETTINGS
+from glai_ssl.bench.settings import DEFAULT_SETTINGS, SETTINGS
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
 
@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "settings", nargs="*", metavar="SETTING", help=f"any of {', '.join(CHOICES)} (default: all but heads)"
+        "settings",
+        nargs="*",
+        metavar="SETTING",
+        help=f"any of {', '.join(CHOICES)} (default: {', '.join(DEFAULT_SETTINGS)})",
     )
     parser.add_argument(
         "--quick", action="store_true", help="smaller data, about a minute per setting on 2 CPU cores"
@@ -120,13 +123,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     log = setup_logging(out, "bench")
     device = resolve_device(args.device)
-    if device.type != "cpu" and any(n != "heads" for n in args.settings or SETTINGS):
+    if device.type != "cpu" and any(n != "heads" for n in args.settings or DEFAULT_SETTINGS):
         log.info("head settings run on the CPU (cached features); --device applies to `bench heads`")
     unknown = [n for n in args.settings if n not in CHOICES]
     if unknown:
         raise SystemExit(f"error: unknown bench setting(s) {unknown}; choose from {', '.join(CHOICES)}")
     torch.manual_seed(args.seed)
-    names = args.settings or list(SETTINGS)
+    names = args.settings or list(DEFAULT_SETTINGS)
     flags = [*args.settings, "--quick" if args.quick else "", f"--seeds {args.seeds}"]
     command = "glai-ssl bench " + " ".join(a for a in flags if a)
     heads = results = None

@@ -78,9 +78,12 @@ def _augmented_views(data: LabelledImages, views: int, seed: int = 0) -> torch.T
     return torch.stack(out)
 
 
-def ssl_head(quick: bool, loss: str = "ntxent", checkpoint=None, data_root=None, log=print) -> HeadTask:
+def ssl_head(
+    quick: bool, loss: str = "ntxent", predictor: str = "same", checkpoint=None, data_root=None, log=print
+) -> HeadTask:
     """Projection head trained with ``loss`` on cached features of 4 augmented views of Fashion-MNIST images
-    (20k images; quick: 4k); validation: kNN accuracy of the projections (bank 10k train, 2k test)."""
+    (20k images; quick: 4k); validation: kNN accuracy of the projections (bank 10k train, 2k test). With BYOL's
+    loss, ``predictor`` is ``same`` (of the head's kind) or ``mlp`` (an MLP predictor for both kinds)."""
     backbone, key = _backbone("mnist-supervised", checkpoint, data_root, log)
     train = load_dataset("fashion-mnist", "train", data_root=data_root)
     test = load_dataset("fashion-mnist", "test", data_root=data_root)
@@ -90,7 +93,11 @@ def ssl_head(quick: bool, loss: str = "ntxent", checkpoint=None, data_root=None,
     bank = cached_features(backbone, key, "fashion-mnist-train", train)[:10_000]
     query = cached_features(backbone, key, "fashion-mnist-test", test)[:2_000]
     return SSLHead(
-        views.view(n_images, 4, -1), (bank, train.labels[:10_000]), (query, test.labels[:2_000]), loss=loss
+        views.view(n_images, 4, -1),
+        (bank, train.labels[:10_000]),
+        (query, test.labels[:2_000]),
+        loss=loss,
+        predictor=predictor,
     )
 
 
@@ -117,4 +124,7 @@ SETTINGS: dict[str, Callable[..., HeadTask]] = {
     "ssl-head-ntxent": lambda quick, **kw: ssl_head(quick, "ntxent", **kw),
     "ssl-head-byol": lambda quick, **kw: ssl_head(quick, "byol", **kw),
     "fewshot": fewshot,
+    # not in the default run: BYOL with an MLP predictor for both kinds, so GLAI and MLP differ in the projector
+    "ssl-head-byol-mlp-predictor": lambda quick, **kw: ssl_head(quick, "byol", "mlp", **kw),
 }
+DEFAULT_SETTINGS = [name for name in SETTINGS if name != "ssl-head-byol-mlp-predictor"]

@@ -146,27 +146,35 @@ class SSLHead(HeadTask):
         loss: str = "ntxent",
         hidden_dim: int = 512,
         output_dim: int = 128,
+        predictor: str = "same",
     ) -> None:
         if loss not in ("ntxent", "byol"):
             raise ValueError(f"unknown SSL loss {loss!r}; choose ntxent or byol")
+        if predictor not in ("same", "mlp"):
+            raise ValueError(f"unknown predictor {predictor!r}; choose same (the head's kind) or mlp")
         self.num_images, self.num_views, dim = views.shape
         style = "simclr" if loss == "ntxent" else "byol"
         super().__init__(views.reshape(-1, dim), HeadShape(style, dim, hidden_dim, output_dim))
         self.loss_name = loss
-        self.name = f"ssl-head-{loss}"
+        self.predictor_kind = predictor
+        self.name = f"ssl-head-{loss}" + ("-mlp-predictor" if predictor == "mlp" else "")
         self.bank, self.query = bank, query
         self.criterion = NTXentLoss(temperature=0.5) if loss == "ntxent" else NegativeCosineSimilarity()
 
     def build(self, kind, glai_options):
         """The head; with BYOL's loss also a ``predictor`` and a frozen momentum copy ``target`` of the head.
 
-        The predictor is of the same kind (BYOL predictor layout); a GLAI target does not freeze its structure by
-        itself (``auto_freeze`` off), it takes the online head's state once that switches (see :meth:`loss`).
+        The predictor is of the head's kind (BYOL predictor layout), or an MLP for both kinds with
+        ``predictor="mlp"`` (then the two runs differ in the projector only, as when a user swaps only the
+        projector). A GLAI target does not freeze its structure by itself (``auto_freeze`` off), it takes the
+        online head's state once that switches (see :meth:`loss`).
         """
         model = super().build(kind, glai_options)
         if self.loss_name == "byol":
             out, hidden = self.shape.output_dim, self.shape.hidden_dim
-            model.predictor = make_head(kind, out, hidden, out, style="byol-predictor", **glai_options)
+            predictor_kind = kind if self.predictor_kind == "same" else "mlp"
+            options = glai_options if predictor_kind == "glai" else {}
+            model.predictor = make_head(predictor_kind, out, hidden, out, style="byol-predictor", **options)
             model.target = copy.deepcopy(model.head)
             deactivate_requires_grad(model.target)
             if isinstance(model.target, GLAI):

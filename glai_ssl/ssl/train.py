@@ -43,13 +43,14 @@ DATASET_SPLITS = {
 }
 
 
-#: The recipes' CPU defaults: Fashion-MNIST (Conv-4 without its last pool), 20k images, 5 epochs, and a GLAI
-#: structure budget of 2 epochs, so that a GLAI projector spends the rest of the run in Phase 2 (with the
-#: library's gate-stability rule alone, 5 epochs were not enough for 3 stable checks in a row).
+#: The recipes' CPU defaults: Fashion-MNIST (Conv-4 without its last pool), 20k images, 8 epochs (SimCLR:
+#: probe 88.01% in 19.9 min on 2 cores; 5 epochs gave 87.78%), and a GLAI structure budget of 2 epochs, so that a
+#: GLAI projector spends the rest of the run in Phase 2 (with the library's gate-stability rule alone, 5 epochs
+#: were not enough for 3 stable checks in a row). BYOL: 22.9 min, probe 87.23%.
 CPU_RECIPE_DEFAULTS = {
     "dataset": "fashion-mnist",
     "train_size": 20000,
-    "epochs": 5,
+    "epochs": 8,
     "batch_size": 256,
     "lr": 1e-3,
     "glai_max_structure_epochs": 2.0,

@@ -75,3 +75,22 @@ def test_byol_counts_the_online_heads_only_and_the_target_stays_frozen():
     glai = train_head(task, "glai", 0, settings, target=mlp["mva"])
     assert glai["glai"]["switch_step"] is not None
     assert glai["parameters"]["trainable"] == mlp["parameters"]["trainable"]
+
+
+def test_byol_with_an_mlp_predictor_differs_in_the_projector_only():
+    from glai_ssl.bench.settings import DEFAULT_SETTINGS, SETTINGS
+    from glai_ssl.bench.tasks import SSLHead
+    from glai_ssl.glai import GLAI
+
+    generator = torch.Generator().manual_seed(0)
+    views = torch.randn(64, 4, 16, generator=generator)
+    bank = (torch.randn(32, 16, generator=generator), torch.randint(3, (32,), generator=generator))
+    task = SSLHead(views, bank, bank, loss="byol", hidden_dim=32, output_dim=8, predictor="mlp")
+    mlp, glai = task.build("mlp", {}), task.build("glai", {})
+    assert isinstance(glai.head, GLAI) and not isinstance(glai.predictor, GLAI)
+    assert type(glai.predictor) is type(mlp.predictor)
+    assert set(task.glai_probes(glai)) == {"head"}
+    assert task.name == "ssl-head-byol-mlp-predictor"
+    assert task.name in SETTINGS and task.name not in DEFAULT_SETTINGS
+    with pytest.raises(ValueError, match="unknown predictor 'glai'"):
+        SSLHead(views, bank, bank, loss="byol", predictor="glai")

@@ -1,0 +1,92 @@
+"""Table and plot of the SSL recipe runs in ``results/ssl/nopool/`` (MLP vs GLAI projector, Fashion-MNIST).
+
+Reads each run's ``results.json`` (copied as ``<method>_<head>_e<epochs>.json``) and its Lightning CSV log
+(``..._metrics.csv``); prints a Markdown table and writes ``runs.png`` (training loss against step, one panel
+per method and epoch count, with GLAI's structure freeze marked). Run from the repository root:
+
+    python results/ssl/summarize.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+RUNS = Path(__file__).parent / "nopool"
+
+
+def load_runs(folder: Path = RUNS) -> list[dict]:
+    """One record per run: method, head, epochs, kNN, probe, training seconds, freeze step, loss curve."""
+    runs = []
+    for path in sorted(folder.glob("*_e*.json")):
+        result = json.loads(path.read_text())
+        evaluation, args = result["evaluation"], result["args"]
+        glai = next(iter(result.get("glai", {}).values()), {})
+        with open(path.with_name(path.stem + "_metrics.csv")) as f:
+            rows = [r for r in csv.DictReader(f) if r["train_loss"]]
+        runs.append(
+            {
+                "method": result["method"],
+                "head": result["head"],
+                "epochs": args["epochs"],
+                "knn": 100 * evaluation["knn_accuracy"],
+                "probe": 100 * evaluation["linear_probe_accuracy"],
+                "seconds": result["train_seconds"],
+                "switch_step": glai.get("switch_step"),
+                "loss": ([int(r["step"]) for r in rows], [float(r["train_loss"]) for r in rows]),
+            }
+        )
+    return runs
+
+
+def markdown_table(runs: list[dict]) -> str:
+    """Rows grouped by method and epochs, MLP first, with GLAI's probe gap to the MLP of the same group."""
+    lines = [
+        "| method | epochs | projector | kNN (k=200) | linear probe | GLAI - MLP (probe) | pretraining s | GLAI froze at step |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    mlp_probe = {(r["method"], r["epochs"]): r["probe"] for r in runs if r["head"] == "mlp"}
+    for r in sorted(
+        runs, key=lambda r: (r["method"] != "simclr", r["method"], r["epochs"], r["head"] != "mlp")
+    ):
+        reference = mlp_probe.get((r["method"], r["epochs"]))
+        gap = f"{r['probe'] - reference:+.2f}" if r["head"] == "glai" and reference is not None else "-"
+        froze = "-" if r["switch_step"] is None else str(r["switch_step"])
+        lines.append(
+            f"| {r['method']} | {r['epochs']} | {r['head']} | {r['knn']:.2f} | {r['probe']:.2f} | {gap} "
+            f"| {r['seconds']:.0f} | {froze} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    """Training loss against step, one panel per (method, epochs), MLP and GLAI overlaid."""
+    groups = sorted({(r["method"], r["epochs"]) for r in runs}, key=lambda g: (g[0] != "simclr", g))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    for ax, (method, epochs) in zip(axes[0], groups):
+        for r in sorted(
+            (r for r in runs if (r["method"], r["epochs"]) == (method, epochs)),
+            key=lambda r: r["head"] != "mlp",
+        ):
+            color = "tab:blue" if r["head"] == "mlp" else "tab:orange"
+            ax.plot(*r["loss"], color=color, label=f"{r['head']} (probe {r['probe']:.2f}%)")
+            if r["switch_step"] is not None:
+                ax.axvline(r["switch_step"], color="grey", linestyle=":", label="GLAI structure frozen")
+        ax.set(title=f"{method}, {epochs} epochs", xlabel="step", ylabel="training loss")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    runs = load_runs()
+    print(markdown_table(runs))
+    plot(runs, RUNS.parent / "runs.png")
+    print(f"\nplot: {RUNS.parent / 'runs.png'}")
