@@ -1,5 +1,8 @@
 """Setting 4, end to end: an SSL recipe with the backbone trained jointly, MLP vs GLAI projector, linear-probe
-accuracy of the backbone against training wall-clock (evaluation time excluded). Not part of ``--quick``."""
+accuracy of the backbone against training wall-clock (evaluation time excluded). Not part of ``--quick``.
+
+The recipes' CPU defaults (``CPU_RECIPE_DEFAULTS``: Fashion-MNIST, 20k images, ``conv4-nopool``, 8 epochs, GLAI
+structure frozen after 2 epochs at the latest) plus an evaluation after every epoch."""
 
 from __future__ import annotations
 
@@ -7,13 +10,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from glai_ssl.bench.protocol import Curve, summarise_pairs
-from glai_ssl.ssl.train import build_parser
+from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, build_parser
 from glai_ssl.ssl.train import main as pretrain
 
 E2E_FLAGS = [
-    "--dataset", "fashion-mnist", "--train-size", "20000", "--epochs", "8", "--hidden-dim", "512",
-    "--output-dim", "64", "--eval-every", "1", "--eval-size", "10000", "--eval-probe-epochs", "30",
-    "--no-final-eval", "--log-every", "50",
+    "--hidden-dim", "512", "--output-dim", "64", "--eval-every", "1", "--eval-size", "10000",
+    "--eval-probe-epochs", "30", "--no-final-eval", "--log-every", "50",
 ]  # fmt: skip
 
 
@@ -63,7 +65,7 @@ def run_e2e(
                 "--out",
                 str(out / f"{head}-seed{seed}"),
             ]
-            result = pretrain(build_parser(method).parse_args(flags), method=method)
+            result = pretrain(build_parser(method, CPU_RECIPE_DEFAULTS).parse_args(flags), method=method)
             records[head] = _record(result, records["mlp"]["mva"] if head == "glai" else None)
             log(
                 f"[e2e] seed {seed} {head}: probe MVA {100 * records[head]['mva']:.2f}% in {result['train_seconds']:.0f} s"
