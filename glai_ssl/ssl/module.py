@@ -16,7 +16,8 @@ class SSLModule(LightningModule):
     """Pretrains ``method`` on a backbone; all settings come from one flat ``config`` dict (saved in checkpoints).
 
     Config keys: ``method``, ``backbone``, ``in_channels``, ``image_size``, ``head``, ``hidden_dim``,
-    ``output_dim``, ``glai_options``, ``gather_distributed``, ``num_classes``, ``optimizer`` (adam | sgd | lars),
+    ``output_dim``, ``glai_options``, ``method_options`` (extra arguments of the method, e.g. ``momentum``),
+    ``gather_distributed``, ``num_classes``, ``optimizer`` (adam | sgd | lars),
     ``lr``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``, ``channels_last``.
     """
 
@@ -34,6 +35,7 @@ class SSLModule(LightningModule):
             output_dim=config["output_dim"],
             gather_distributed=config["gather_distributed"],
             glai_options=config.get("glai_options"),
+            **config.get("method_options", {}),
         )
         self.online_classifier = OnlineLinearClassifier(
             backbone.feature_dim, config["num_classes"], topk=(1,)

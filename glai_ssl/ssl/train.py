@@ -81,6 +81,14 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument("--weight-decay", type=float, default=1e-6)
     parser.add_argument("--warmup-epochs", type=float, default=0.0)
     parser.add_argument(
+        "--momentum",
+        type=float,
+        nargs=2,
+        metavar=("START", "END"),
+        default=None,
+        help="momentum encoder's EMA momentum, cosine-scheduled from START to END (BYOL, MoCo; default 0.99 1.0)",
+    )
+    parser.add_argument(
         "--train-size", type=int, default=None, help="pretrain on a random subset of this size (0: all)"
     )
     parser.add_argument("--workers", type=int, default=1, help="data loader workers per device")
@@ -188,6 +196,16 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
+    if args.momentum is not None:
+        if not METHODS[method].momentum_encoder:
+            with_momentum = ", ".join(name for name, cls in METHODS.items() if cls.momentum_encoder)
+            raise SystemExit(
+                f"error: --momentum applies to methods with a momentum encoder ({with_momentum}), not {method}"
+            )
+        if not all(0.0 <= m <= 1.0 for m in args.momentum):
+            raise SystemExit(
+                f"error: --momentum {args.momentum[0]} {args.momentum[1]}: both must be in [0, 1]"
+            )
 
 
 def normalised(data: LabelledImages, dataset: str) -> torch.Tensor:
@@ -233,6 +251,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "hidden_dim": args.hidden_dim,
         "output_dim": args.output_dim,
         "glai_options": glai_options(args, steps_per_epoch) if args.head == "glai" else None,
+        "method_options": {"momentum": list(args.momentum)} if args.momentum is not None else {},
         "gather_distributed": world > 1,
         "num_classes": train.num_classes,
         "optimizer": args.optimizer,

@@ -123,11 +123,17 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--backbone", "vit"], "unknown backbone 'vit'"),
         (["--batch-size", "1"], "--batch-size 1 is too small"),
         (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--momentum", "0.9", "1.0"], "--momentum applies to methods with a momentum encoder"),
     ],
 )
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
     with pytest.raises(SystemExit, match=message):
         run(tmp_path, *flags)
+
+
+def test_momentum_outside_zero_one_fails_before_training(tmp_path, data_root):
+    with pytest.raises(SystemExit, match="both must be in"):
+        run(tmp_path, "--momentum", "0.9", "1.5", method="byol")
 
 
 def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):

@@ -45,3 +45,18 @@ def test_momentum_copy_follows_the_online_glai_head():
     assert target.phase == 2
     torch.testing.assert_close(target.path_weight, online.path_weight)
     assert not any(p.requires_grad for p in target.parameters())
+
+
+@pytest.mark.parametrize("name", [n for n, cls in sorted(METHODS.items()) if cls.momentum_encoder])
+def test_momentum_schedule_sets_the_ema_step(name):
+    torch.manual_seed(0)
+    method = METHODS[name](make_backbone("conv4"), 64, hidden_dim=64, output_dim=32, momentum=(0.5, 1.0))
+    online, target = (
+        next(iter(method.backbone.parameters())),
+        next(iter(method.backbone_momentum.parameters())),
+    )
+    with torch.no_grad():
+        online.add_(1.0)
+    before = target.detach().clone()
+    method.after_optimizer_step(0, 10)  # step 0: momentum 0.5, so the target moves half way
+    torch.testing.assert_close(target, 0.5 * before + 0.5 * online)

@@ -33,6 +33,8 @@ class SSLMethod(nn.Module, ABC):
     transform = "simclr"
     #: a contrastive loss needs at least two samples per batch
     min_batch_size = 2
+    #: whether the method keeps a momentum (EMA) encoder and so takes ``momentum=(start, end)``
+    momentum_encoder = False
 
     def __init__(
         self,

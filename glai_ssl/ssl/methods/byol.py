@@ -12,6 +12,7 @@ class BYOL(SSLMethod):
     """Backbone + BYOL projector + predictor; momentum encoder with momentum 0.99 -> 1 (cosine)."""
 
     transform = "byol"
+    momentum_encoder = True
 
     def __init__(
         self,

@@ -11,6 +11,8 @@ from glai_ssl.ssl.methods.base import SSLMethod
 class MoCo(SSLMethod):
     """Backbone + MoCo v2 projector (no BatchNorm), momentum encoder, NT-Xent (t=0.2) with a memory bank."""
 
+    momentum_encoder = True
+
     def __init__(
         self,
         backbone,
