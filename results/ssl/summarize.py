@@ -1,6 +1,6 @@
 """Table and plot of the SSL recipe runs in ``results/ssl/nopool/`` (MLP vs GLAI projector, Fashion-MNIST).
 
-Reads each run's ``results.json`` (copied as ``<method>_<head>_e<epochs>.json``) and its Lightning CSV log
+Reads each run's ``results.json`` (copied as ``<method>_<head>_e<epochs>[_<variant>].json``) and its Lightning CSV log
 (``..._metrics.csv``); prints a Markdown table and writes ``runs.png`` (training loss against step, one panel
 per method and epoch count, with GLAI's structure freeze marked). Run from the repository root:
 
@@ -21,6 +21,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 RUNS = Path(__file__).parent / "nopool"
 
 
+def variant(args: dict) -> str:
+    """How a run's flags differ from the recipe defaults that matter here ("-" when they don't)."""
+    changes = []
+    if args.get("batch_size", 256) != 256:
+        changes.append(f"batch {args['batch_size']}")
+    if args.get("momentum"):
+        changes.append(f"momentum {args['momentum'][0]:g}->{args['momentum'][1]:g}")
+    return ", ".join(changes) or "-"
+
+
 def load_runs(folder: Path = RUNS) -> list[dict]:
     """One record per run: method, head, epochs, kNN, probe, training seconds, freeze step, loss curve."""
     runs = []
@@ -35,6 +45,7 @@ def load_runs(folder: Path = RUNS) -> list[dict]:
                 "method": result["method"],
                 "head": result["head"],
                 "epochs": args["epochs"],
+                "variant": variant(args),
                 "knn": 100 * evaluation["knn_accuracy"],
                 "probe": 100 * evaluation["linear_probe_accuracy"],
                 "seconds": result["train_seconds"],
@@ -45,40 +56,46 @@ def load_runs(folder: Path = RUNS) -> list[dict]:
     return runs
 
 
+def _group(run: dict) -> tuple:
+    return run["method"], run["epochs"], run["variant"]
+
+
 def markdown_table(runs: list[dict]) -> str:
-    """Rows grouped by method and epochs, MLP first, with GLAI's probe gap to the MLP of the same group."""
+    """Rows grouped by method, epochs and variant, MLP first, with GLAI's probe gap to the MLP of the same group."""
     lines = [
-        "| method | epochs | projector | kNN (k=200) | linear probe | GLAI - MLP (probe) | pretraining s | GLAI froze at step |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| method | epochs | variant | projector | kNN (k=200) | linear probe | GLAI - MLP (probe) | pretraining s | GLAI froze at step |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|",
     ]
-    mlp_probe = {(r["method"], r["epochs"]): r["probe"] for r in runs if r["head"] == "mlp"}
-    for r in sorted(
-        runs, key=lambda r: (r["method"] != "simclr", r["method"], r["epochs"], r["head"] != "mlp")
-    ):
-        reference = mlp_probe.get((r["method"], r["epochs"]))
+    mlp_probe = {_group(r): r["probe"] for r in runs if r["head"] == "mlp"}
+    for r in sorted(runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp")):
+        reference = mlp_probe.get(_group(r))
         gap = f"{r['probe'] - reference:+.2f}" if r["head"] == "glai" and reference is not None else "-"
         froze = "-" if r["switch_step"] is None else str(r["switch_step"])
         lines.append(
-            f"| {r['method']} | {r['epochs']} | {r['head']} | {r['knn']:.2f} | {r['probe']:.2f} | {gap} "
+            f"| {r['method']} | {r['epochs']} | {r['variant']} | {r['head']} | {r['knn']:.2f} | {r['probe']:.2f} | {gap} "
             f"| {r['seconds']:.0f} | {froze} |"
         )
     return "\n".join(lines)
 
 
 def plot(runs: list[dict], path: Path) -> None:
-    """Training loss against step, one panel per (method, epochs), MLP and GLAI overlaid."""
-    groups = sorted({(r["method"], r["epochs"]) for r in runs}, key=lambda g: (g[0] != "simclr", g))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
-    for ax, (method, epochs) in zip(axes[0], groups):
+    """Training loss against step, one panel per (method, epochs, variant), MLP and GLAI overlaid."""
+    groups = sorted({_group(r) for r in runs}, key=lambda g: (g[0] != "simclr", g))
+    columns = min(4, len(groups))
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(groups) :]:
+        ax.axis("off")
+    for ax, (method, epochs, changes) in zip(axes.flat, groups):
         for r in sorted(
-            (r for r in runs if (r["method"], r["epochs"]) == (method, epochs)),
-            key=lambda r: r["head"] != "mlp",
+            (r for r in runs if _group(r) == (method, epochs, changes)), key=lambda r: r["head"] != "mlp"
         ):
             color = "tab:blue" if r["head"] == "mlp" else "tab:orange"
             ax.plot(*r["loss"], color=color, label=f"{r['head']} (probe {r['probe']:.2f}%)")
             if r["switch_step"] is not None:
                 ax.axvline(r["switch_step"], color="grey", linestyle=":", label="GLAI structure frozen")
-        ax.set(title=f"{method}, {epochs} epochs", xlabel="step", ylabel="training loss")
+        title = f"{method}, {epochs} epochs" + ("" if changes == "-" else f", {changes}")
+        ax.set(title=title, xlabel="step", ylabel="training loss")
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
