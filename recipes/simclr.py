@@ -2,7 +2,7 @@
 
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 without its last pool
 (``conv4-nopool``, 576 features), 8 epochs, see DEFAULTS below. Measured on 2 threads: MLP projector 19.9 min
-wall, kNN 81.23%, linear probe 88.01%; GLAI projector 18 min of pretraining, kNN 80.76%, probe 87.84%
+wall, kNN 81.23%, linear probe 88.01%; GLAI projector 19.7 min wall, kNN 80.76%, probe 87.84%
 (``results/ssl/README.md``).
 
     python recipes/simclr.py --head mlp  --out runs/simclr/mlp
