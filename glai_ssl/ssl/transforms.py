@@ -34,6 +34,8 @@ class ViewSettings:
     cj_hue: float = 0.0
     random_gray_scale: float = 0.0
     gaussian_blur: float = 0.0
+    rr_prob: float = 0.0
+    rr_degrees: float | None = None
 
     @property
     def normalize(self) -> dict[str, list[float]]:
@@ -81,6 +83,8 @@ def _view_kwargs(s: ViewSettings, normalize: bool = True) -> dict:
         min_scale=s.min_scale,
         random_gray_scale=s.random_gray_scale,
         hf_prob=s.hf_prob,
+        rr_prob=s.rr_prob,
+        rr_degrees=s.rr_degrees,
         normalize=s.normalize if normalize else None,
     )
 

@@ -1,0 +1,61 @@
+"""The recipes' view transforms: lightly's transforms with per-dataset settings."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from lightly.transforms.rotation import RandomRotateDegrees
+from PIL import Image
+
+from glai_ssl.ssl import transforms
+from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, eval_transform, simclr_transform
+
+
+def _image(dataset: str) -> Image.Image:
+    settings = VIEW_SETTINGS[dataset]
+    size, channels = settings.input_size, len(settings.mean)
+    pixels = np.random.default_rng(0).integers(0, 256, (size, size, channels), dtype=np.uint8)
+    return Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels)
+
+
+@pytest.mark.parametrize("dataset", sorted(VIEW_SETTINGS))
+@pytest.mark.parametrize("make", [simclr_transform, byol_transform])
+def test_two_views_of_the_dataset_shape(dataset, make):
+    settings = VIEW_SETTINGS[dataset]
+    torch.manual_seed(0)
+    views = make(dataset)(_image(dataset))
+    assert len(views) == 2
+    for view in views:
+        assert view.shape == (len(settings.mean), settings.input_size, settings.input_size)
+    assert not torch.equal(views[0], views[1])  # two different augmentations
+
+
+def test_eval_transform_is_deterministic_and_normalised():
+    image = _image("mnist")
+    first, second = eval_transform("mnist")(image), eval_transform("mnist")(image)
+    assert torch.equal(first, second)
+    raw = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+    expected = (raw - VIEW_SETTINGS["mnist"].mean[0]) / VIEW_SETTINGS["mnist"].std[0]
+    assert torch.allclose(first[0], expected, atol=1e-6)
+
+
+def test_unknown_dataset_names_the_choices():
+    with pytest.raises(ValueError, match="choose one of .*fashion-mnist"):
+        simclr_transform("imagenet-21k")
+
+
+def _steps(view) -> list:
+    return list(view.transform.transforms)
+
+
+def test_rotation_settings_reach_lightly(monkeypatch):
+    assert not any(
+        isinstance(step, RandomRotateDegrees) for step in _steps(simclr_transform("mnist").transforms[0])
+    )
+    rotating = dataclasses.replace(VIEW_SETTINGS["mnist"], rr_prob=0.5, rr_degrees=15.0)
+    monkeypatch.setitem(transforms.VIEW_SETTINGS, "mnist", rotating)
+    for make in (simclr_transform, byol_transform):
+        for view in make("mnist").transforms:
+            rotations = [step for step in _steps(view) if isinstance(step, RandomRotateDegrees)]
+            assert len(rotations) == 1 and rotations[0].transform.p == 0.5
