@@ -26,7 +26,7 @@ from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, St
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform
+from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform, view_settings
 from glai_ssl.utils.batchnorm import convert_global_batchnorm
 from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
 
@@ -87,6 +87,14 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         metavar=("START", "END"),
         default=None,
         help="momentum encoder's EMA momentum, cosine-scheduled from START to END (BYOL, MoCo; default 0.99 1.0)",
+    )
+    parser.add_argument(
+        "--view",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one of the dataset's view settings (ViewSettings in glai_ssl/ssl/transforms.py), "
+        "e.g. --view rr_prob=0.5 --view rr_degrees=15; repeatable",
     )
     parser.add_argument(
         "--train-size", type=int, default=None, help="pretrain on a random subset of this size (0: all)"
@@ -196,6 +204,10 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
+    try:
+        view_settings(args.dataset, **view_overrides(args.view))
+    except ValueError as error:
+        raise SystemExit(f"error: --view: {error}") from None
     if args.momentum is not None:
         if not METHODS[method].momentum_encoder:
             with_momentum = ", ".join(name for name, cls in METHODS.items() if cls.momentum_encoder)
@@ -206,6 +218,20 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
             raise SystemExit(
                 f"error: --momentum {args.momentum[0]} {args.momentum[1]}: both must be in [0, 1]"
             )
+
+
+def view_overrides(items: list[str]) -> dict[str, float]:
+    """``["rr_prob=0.5", ...]`` from ``--view`` as ``{"rr_prob": 0.5, ...}``."""
+    overrides = {}
+    for item in items:
+        field, _, value = item.partition("=")
+        try:
+            overrides[field.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(
+                f"error: --view {item!r}: expected FIELD=NUMBER, e.g. --view rr_degrees=15"
+            ) from None
+    return overrides
 
 
 def normalised(data: LabelledImages, dataset: str) -> torch.Tensor:
@@ -241,7 +267,8 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         train = train.subset(torch.randperm(len(train), generator=generator)[: args.train_size])
     world = args.devices
     steps_per_epoch = len(train) // (world * args.batch_size)
-    transform = (byol_transform if METHODS[method].transform == "byol" else simclr_transform)(args.dataset)
+    make_views = byol_transform if METHODS[method].transform == "byol" else simclr_transform
+    transform = make_views(args.dataset, **view_overrides(args.view))
     config = {
         "method": method,
         "backbone": args.backbone,

@@ -7,11 +7,15 @@ Why these settings for 28x28 grayscale:
     * random resized crops with ``min_scale`` 0.25 (0.08 leaves mostly background at this size);
     * horizontal flips for Fashion-MNIST (clothes are symmetric), none for digits and characters, where a
       mirror image is another symbol;
-    * normalisation by the dataset's own mean and std.
+    * normalisation by the dataset's own mean and std;
+    * Omniglot: also lightly's random rotation, on half the views, by up to 15 degrees either way. SimCLR, 4
+      epochs on 20k images, nearest-prototype 5-way 1-shot on the Vinyals test classes: 79.43% without it,
+      83.64% with it, 77.84% with every view rotated by up to 30 degrees (``results/ssl/README.md``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from lightly.transforms import BYOLTransform, BYOLView1Transform, BYOLView2Transform, SimCLRTransform
@@ -47,7 +51,10 @@ VIEW_SETTINGS: dict[str, ViewSettings] = {
     "fashion-mnist": ViewSettings(28, (0.2860,), (0.3530,), hf_prob=0.5),
     "mnist": ViewSettings(28, (0.1307,), (0.3081,), hf_prob=0.0),
     # Omniglot in Snell's convention (strokes bright): mean/std of the Vinyals train split at 28x28.
-    "omniglot": ViewSettings(28, (0.0880,), (0.2500,), hf_prob=0.0, min_scale=0.4),
+    # Small random rotations (half the views, +-15 degrees) stand in for the variation between drawers.
+    "omniglot": ViewSettings(
+        28, (0.0880,), (0.2500,), hf_prob=0.0, min_scale=0.4, rr_prob=0.5, rr_degrees=15.0
+    ),
     "cifar10": ViewSettings(
         32,
         (0.4914, 0.4822, 0.4465),
@@ -63,12 +70,23 @@ VIEW_SETTINGS: dict[str, ViewSettings] = {
 }
 
 
-def _settings(dataset: str, input_size: int | None) -> ViewSettings:
+def view_settings(dataset: str, input_size: int | None = None, **overrides: float) -> ViewSettings:
+    """The dataset's :data:`VIEW_SETTINGS`, with ``input_size`` and any fields in ``overrides`` replaced.
+
+    Raises:
+        ValueError: unknown dataset or unknown field, naming the choices.
+    """
     if dataset not in VIEW_SETTINGS:
         raise ValueError(f"no view settings for {dataset!r}; choose one of {', '.join(VIEW_SETTINGS)}")
-    settings = VIEW_SETTINGS[dataset]
+    fields = {f.name for f in dataclasses.fields(ViewSettings)} - {"input_size", "mean", "std"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(
+            f"unknown view setting(s) {', '.join(unknown)}; choose from {', '.join(sorted(fields))}"
+        )
+    settings = dataclasses.replace(VIEW_SETTINGS[dataset], **overrides)
     if input_size is not None and input_size != settings.input_size:
-        settings = ViewSettings(**{**settings.__dict__, "input_size": input_size})
+        settings = dataclasses.replace(settings, input_size=input_size)
     return settings
 
 
@@ -89,16 +107,19 @@ def _view_kwargs(s: ViewSettings, normalize: bool = True) -> dict:
     )
 
 
-def simclr_transform(dataset: str, input_size: int | None = None, normalize: bool = True) -> SimCLRTransform:
-    """lightly's ``SimCLRTransform`` (two views) with this dataset's settings (``normalize=False``: in [0, 1])."""
-    s = _settings(dataset, input_size)
+def simclr_transform(
+    dataset: str, input_size: int | None = None, normalize: bool = True, **overrides: float
+) -> SimCLRTransform:
+    """lightly's ``SimCLRTransform`` (two views) with this dataset's settings (``normalize=False``: in [0, 1];
+    ``overrides``: fields of :class:`ViewSettings` to change)."""
+    s = view_settings(dataset, input_size, **overrides)
     return SimCLRTransform(**_view_kwargs(s, normalize), gaussian_blur=s.gaussian_blur)
 
 
-def byol_transform(dataset: str, input_size: int | None = None) -> BYOLTransform:
-    """lightly's ``BYOLTransform`` (two asymmetric views) with this dataset's settings; solarisation only on
-    colour images."""
-    s = _settings(dataset, input_size)
+def byol_transform(dataset: str, input_size: int | None = None, **overrides: float) -> BYOLTransform:
+    """lightly's ``BYOLTransform`` (two asymmetric views) with this dataset's settings (``overrides`` as in
+    :func:`simclr_transform`); solarisation only on colour images."""
+    s = view_settings(dataset, input_size, **overrides)
     colour = len(s.mean) == 3
     view1 = BYOLView1Transform(**_view_kwargs(s), gaussian_blur=s.gaussian_blur)
     view2 = BYOLView2Transform(
@@ -109,7 +130,7 @@ def byol_transform(dataset: str, input_size: int | None = None) -> BYOLTransform
 
 def eval_transform(dataset: str, input_size: int | None = None) -> T.Compose:
     """Deterministic transform for evaluation: to tensor, resize if needed, normalise."""
-    s = _settings(dataset, input_size)
+    s = view_settings(dataset, input_size)
     steps = [T.ToTensor()]
     if input_size is not None:
         steps.insert(0, T.Resize(input_size))

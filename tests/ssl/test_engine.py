@@ -124,6 +124,8 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--batch-size", "1"], "--batch-size 1 is too small"),
         (["--epochs", "0"], "--epochs must be >= 1"),
         (["--momentum", "0.9", "1.0"], "--momentum applies to methods with a momentum encoder"),
+        (["--view", "rotation=15"], "unknown view setting.*rotation; choose from .*rr_degrees"),
+        (["--view", "rr_degrees=a lot"], "expected FIELD=NUMBER"),
     ],
 )
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):

@@ -9,7 +9,13 @@ from lightly.transforms.rotation import RandomRotateDegrees
 from PIL import Image
 
 from glai_ssl.ssl import transforms
-from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, eval_transform, simclr_transform
+from glai_ssl.ssl.transforms import (
+    VIEW_SETTINGS,
+    byol_transform,
+    eval_transform,
+    simclr_transform,
+    view_settings,
+)
 
 
 def _image(dataset: str) -> Image.Image:
@@ -59,3 +65,14 @@ def test_rotation_settings_reach_lightly(monkeypatch):
         for view in make("mnist").transforms:
             rotations = [step for step in _steps(view) if isinstance(step, RandomRotateDegrees)]
             assert len(rotations) == 1 and rotations[0].transform.p == 0.5
+
+
+def test_overrides_change_one_setting_and_unknown_ones_are_named():
+    settings = view_settings("omniglot", min_scale=0.6)
+    assert settings.min_scale == 0.6 and settings.mean == VIEW_SETTINGS["omniglot"].mean
+    assert VIEW_SETTINGS["omniglot"].min_scale != 0.6  # the table itself is untouched
+    views = simclr_transform("mnist", rr_prob=1.0, rr_degrees=30.0)
+    rotations = [step for step in _steps(views.transforms[0]) if isinstance(step, RandomRotateDegrees)]
+    assert rotations[0].transform.p == 1.0
+    with pytest.raises(ValueError, match="unknown view setting.*sharpness"):
+        byol_transform("mnist", sharpness=2.0)
