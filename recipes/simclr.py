@@ -11,7 +11,7 @@ wall, kNN 81.23%, linear probe 88.01%; GLAI projector 19.7 min wall, kNN 80.76%,
     python recipes/simclr.py --dataset omniglot --epochs 4 --view rr_prob=0     # change a view setting
 
 Omniglot, 4 epochs (``--dataset omniglot --epochs 4``), nearest prototype on the Vinyals test classes, 5-way
-1-shot: MLP 83.64%, GLAI 81.79% (10.5 / 9.7 min wall); the 8-epoch default: MLP 85.47% (about 25 min).
+1-shot: MLP 83.64%, GLAI 81.79% (10.5 / 9.7 min wall); the 8-epoch default: MLP 85.47%, GLAI 83.91% (GLAI 19.8 min wall).
     python recipes/simclr.py --devices 2 --strategy ddp                     # two processes (gloo on CPU)
 
 CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CIFAR stem, batch 512,
