@@ -70,6 +70,10 @@ VIEW_SETTINGS: dict[str, ViewSettings] = {
 }
 
 
+#: view settings that are probabilities (checked to lie in [0, 1] when overridden)
+_PROBABILITIES = ("hf_prob", "cj_prob", "random_gray_scale", "gaussian_blur", "rr_prob")
+
+
 def view_settings(dataset: str, input_size: int | None = None, **overrides: float) -> ViewSettings:
     """The dataset's :data:`VIEW_SETTINGS`, with ``input_size`` and any fields in ``overrides`` replaced.
 
@@ -84,6 +88,15 @@ def view_settings(dataset: str, input_size: int | None = None, **overrides: floa
         raise ValueError(
             f"unknown view setting(s) {', '.join(unknown)}; choose from {', '.join(sorted(fields))}"
         )
+    for name, value in overrides.items():
+        if name in _PROBABILITIES and not 0.0 <= value <= 1.0:
+            raise ValueError(f"view setting {name}={value:g} is a probability; give a value in [0, 1]")
+        if name == "min_scale" and not 0.0 < value <= 1.0:
+            raise ValueError(
+                f"view setting min_scale={value:g} is a share of the image; give a value in (0, 1]"
+            )
+        if name.startswith("cj_") and name != "cj_prob" and value < 0.0:
+            raise ValueError(f"view setting {name}={value:g} is a jitter strength; give a value >= 0")
     settings = dataclasses.replace(VIEW_SETTINGS[dataset], **overrides)
     if input_size is not None and input_size != settings.input_size:
         settings = dataclasses.replace(settings, input_size=input_size)

@@ -23,8 +23,14 @@ import glai_ssl.ssl.train as train
 from glai_ssl.ssl.transforms import VIEW_SETTINGS
 
 
-def protoclr_views(dataset: str, input_size: int | None = None, normalize: bool = True) -> MultiViewTransform:
+def protoclr_views(
+    dataset: str, input_size: int | None = None, normalize: bool = True, **overrides: float
+) -> MultiViewTransform:
     """Two ProtoCLR-style views of a 28x28 character, normalised with the dataset's statistics."""
+    if overrides:
+        raise SystemExit(
+            "error: --view changes the recipe's views; this script replaces them, so drop --view"
+        )
     settings = VIEW_SETTINGS[dataset]
     view = T.Compose(
         [

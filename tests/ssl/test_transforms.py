@@ -76,3 +76,16 @@ def test_overrides_change_one_setting_and_unknown_ones_are_named():
     assert rotations[0].transform.p == 1.0
     with pytest.raises(ValueError, match="unknown view setting.*sharpness"):
         byol_transform("mnist", sharpness=2.0)
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ({"rr_prob": 1.5}, r"rr_prob=1.5 is a probability; give a value in \[0, 1\]"),
+        ({"min_scale": 0.0}, r"min_scale=0 is a share of the image"),
+        ({"cj_bright": -0.1}, r"cj_bright=-0.1 is a jitter strength"),
+    ],
+)
+def test_out_of_range_overrides_say_what_range(override, message):
+    with pytest.raises(ValueError, match=message):
+        view_settings("fashion-mnist", **override)
