@@ -16,7 +16,7 @@ import torch
 
 from glai_ssl.fewshot.model import TRAIN_FORMAT
 from glai_ssl.models import CheckpointError
-from glai_ssl.models.checkpoint import atomic_save, read_payload
+from glai_ssl.models.checkpoint import atomic_save, config_mismatch, read_payload
 
 #: options that change the training trajectory: a checkpoint resumes only under the same values.
 RESUME_KEYS = (
@@ -116,16 +116,7 @@ def load_checkpoint(path: str | os.PathLike, config: dict) -> dict:
             f"cannot resume: {path} is not a training checkpoint of glai-ssl fewshot train "
             f"(format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__!r})"
         )
-    saved = payload["config"]
-    diffs = [
-        f"{key}: checkpoint {saved.get(key)!r}, now {config.get(key)!r}"
-        for key in RESUME_KEYS
-        if saved.get(key) != config.get(key)
-    ]
-    if diffs:
-        raise CheckpointError(
-            f"cannot resume from {path}: it was written by another configuration:\n  "
-            + "\n  ".join(diffs)
-            + "\nPass the same options, or train into a new --out folder."
-        )
+    error = config_mismatch(path, payload["config"], config, RESUME_KEYS)
+    if error is not None:
+        raise error
     return payload

@@ -21,7 +21,8 @@ from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.glai import StabilityConfig
-from glai_ssl.models import BACKBONES, Normalized, save_backbone
+from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
+from glai_ssl.models.checkpoint import config_mismatch, read_payload
 from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
@@ -234,6 +235,25 @@ def view_overrides(items: list[str]) -> dict[str, float]:
     return overrides
 
 
+def check_resume(path: Path, config: dict) -> None:
+    """Fail before training when ``path`` is not a recipe checkpoint or was written under another ``config``
+    (``channels_last``, a per-device choice, may differ)."""
+    try:
+        payload = read_payload(path, "cannot resume: checkpoint")
+        saved = payload.get("hyper_parameters", {}).get("config") if isinstance(payload, dict) else None
+        if not isinstance(saved, dict):
+            raise CheckpointError(
+                f"cannot resume: {path} is not a checkpoint of the SSL recipes (no 'config' hyper-parameter); "
+                "pass OUT/checkpoints/last.ckpt of an earlier run"
+            )
+        keys = sorted((set(saved) | set(config)) - {"channels_last"})
+        error = config_mismatch(path, saved, config, keys)
+        if error is not None:
+            raise error
+    except CheckpointError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def normalised(data: LabelledImages, dataset: str) -> torch.Tensor:
     """``(N, C, H, W)`` float images normalised like the training views (for evaluation and probes)."""
     settings = VIEW_SETTINGS[dataset]
@@ -289,7 +309,15 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "channels_last": device.type == "cpu",
         "dataset": args.dataset,
         "normalize": VIEW_SETTINGS[args.dataset].normalize,
+        # not read by the module; kept so that --resume refuses a run of another configuration
+        "views": view_overrides(args.view),
+        "train_size": args.train_size,
+        "batch_size": args.batch_size,
+        "devices": world,
+        "seed": args.seed,
     }
+    if args.resume is not None:
+        check_resume(args.resume, config)
     module = SSLModule(config)
     if world > 1 and device.type == "cpu":
         convert_global_batchnorm(module)  # SyncBatchNorm is GPU-only; this one all-reduces over gloo

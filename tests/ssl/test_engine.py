@@ -78,6 +78,22 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root):
         torch.testing.assert_close(full_weights[key], part_weights[key], rtol=1e-5, atol=1e-6)
 
 
+def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_root):
+    tiny = ["--train-size", "128", "--batch-size", "64", "--epochs", "1", "--max-steps", "1"]
+    run(tmp_path / "first", *tiny)
+    checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    with pytest.raises(
+        SystemExit, match=r"another configuration:(.|\n)*lr: checkpoint 0.001, now 0.002(.|\n)*views"
+    ):
+        run(tmp_path / "second", *tiny, "--lr", "2e-3", "--view", "rr_prob=0.5", "--resume", str(checkpoint))
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="could not be read"):
+        run(tmp_path / "third", *tiny, "--resume", str(garbage))
+    with pytest.raises(SystemExit, match="does not exist"):
+        run(tmp_path / "fourth", *tiny, "--resume", str(tmp_path / "missing.ckpt"))
+
+
 @pytest.mark.slow
 def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
     common = [
