@@ -15,7 +15,7 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
 
     python recipes/barlowtwins.py --dataset cifar10 --backbone resnet18-cifar --batch-size 512 --epochs 200 \\
         --optimizer sgd --lr 0.06 --weight-decay 5e-4 --warmup-epochs 0 --hidden-dim 512 --output-dim 128 \\
-        --precision bf16-mixed --eval-every 10
+        --precision bf16-mixed --eval-every 10 --download
 """
 
 from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, build_parser, main

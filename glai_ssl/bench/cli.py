@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="frozen backbone checkpoint (default: cached ones, see docs)",
     )
-    tuning = parser.add_argument_group("training (both heads) and GLAI options")
+    tuning = parser.add_argument_group(
+        "training (both heads) and GLAI options of the cached-feature settings (e2e runs the SSL recipe's own)"
+    )
     defaults = RunSettings()
     for field in fields(RunSettings):
         flag = "--" + field.name.replace("_", "-")

@@ -103,7 +103,7 @@ def ssl_head(
 
 def fewshot(quick: bool, checkpoint=None, data_root=None, log=print) -> HeadTask:
     """Embedding head trained in 20-way 5-shot 5-query episodes on frozen features of the Vinyals train classes;
-    validation: 500 fixed 5-way 1-shot episodes of the Vinyals validation classes."""
+    validation: fixed 5-way 1-shot episodes (300 with --quick, else 1000) of the Vinyals validation classes."""
     backbone, key = _backbone("omniglot-base", checkpoint, data_root, log)
     base = load_dataset("omniglot", "vinyals-train", data_root=data_root)
     val = load_dataset("omniglot", "vinyals-val", data_root=data_root)

@@ -66,28 +66,37 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     )
     if method is None:
         parser.add_argument("--method", required=True, choices=list(METHODS))
-    parser.add_argument("--dataset", default="fashion-mnist", choices=list(DATASET_SPLITS))
     parser.add_argument(
-        "--backbone", default=None, help=f"one of {', '.join(BACKBONES)} (default: per dataset)"
+        "--dataset", default="fashion-mnist", choices=list(DATASET_SPLITS), help="images to pretrain on"
+    )
+    parser.add_argument(
+        "--backbone",
+        default=None,
+        help=f"one of {', '.join(BACKBONES)}; unset: "
+        + ", ".join(f"{splits[3]} on {name}" for name, splits in DATASET_SPLITS.items()),
     )
     parser.add_argument(
         "--head", default="mlp", choices=("mlp", "glai"), help="projector (and predictor) kind"
     )
     parser.add_argument("--hidden-dim", type=int, default=512, help="projector hidden width")
     parser.add_argument("--output-dim", type=int, default=128, help="projector output width")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--epochs", type=int, default=10, help="pretraining epochs (the cosine schedule's length)"
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="per device")
-    parser.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "lars"))
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--weight-decay", type=float, default=1e-6)
-    parser.add_argument("--warmup-epochs", type=float, default=0.0)
+    parser.add_argument(
+        "--optimizer", default="adam", choices=("adam", "sgd", "lars"), help="adam means AdamW"
+    )
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate, cosine-decayed per step")
+    parser.add_argument("--weight-decay", type=float, default=1e-6, help="on the method's parameters")
+    parser.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup of the learning rate")
     parser.add_argument(
         "--momentum",
         type=float,
         nargs=2,
         metavar=("START", "END"),
         default=None,
-        help="momentum encoder's EMA momentum, cosine-scheduled from START to END (BYOL, MoCo; default 0.99 1.0)",
+        help="momentum encoder's EMA momentum, cosine-scheduled from START to END (BYOL, MoCo); unset: 0.99 1.0",
     )
     parser.add_argument(
         "--view",
@@ -114,8 +123,8 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         default=0,
         help="also a linear probe of that many epochs at each evaluation",
     )
-    parser.add_argument("--knn-k", type=int, default=200)
-    parser.add_argument("--knn-t", type=float, default=0.1)
+    parser.add_argument("--knn-k", type=int, default=200, help="neighbours of the kNN evaluation")
+    parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of its weighted vote")
     parser.add_argument(
         "--probe-epochs", type=int, default=100, help="linear probe epochs in the final evaluation"
     )
@@ -138,12 +147,16 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         default=None,
         help="stop (as if interrupted) after this many epochs, keeping the --epochs schedule; resume with --resume",
     )
-    glai = parser.add_argument_group("GLAI head options (with --head glai; defaults are the library's)")
-    glai.add_argument("--glai-structure-width", type=int, default=None)
-    glai.add_argument("--glai-path-ratio", type=float, default=None)
-    glai.add_argument("--glai-path-scale", type=float, default=None)
-    glai.add_argument("--glai-tau", type=float, default=None)
-    glai.add_argument("--glai-patience", type=int, default=None)
+    glai = parser.add_argument_group(
+        "GLAI head options (with --head glai; None: the library's default, docs/glai.md)"
+    )
+    glai.add_argument("--glai-structure-width", type=int, default=None, help="width of the structure net S")
+    glai.add_argument("--glai-path-ratio", type=float, default=None, help="paths of S per MLP parameter")
+    glai.add_argument(
+        "--glai-path-scale", type=float, default=None, help="path weights used as scale * theta"
+    )
+    glai.add_argument("--glai-tau", type=float, default=None, help="gate-flip share counted as stable")
+    glai.add_argument("--glai-patience", type=int, default=None, help="stable checks in a row to freeze")
     glai.add_argument(
         "--glai-check-every", type=int, default=None, help="optimizer steps between stability checks"
     )
@@ -153,7 +166,7 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         default=None,
         help="freeze after this many epochs at the latest",
     )
-    glai.add_argument("--glai-probe-size", type=int, default=256)
+    glai.add_argument("--glai-probe-size", type=int, default=256, help="images of the fixed probe batch")
     add_common_args(parser, out=f"runs/{method or 'ssl'}")
     if defaults:
         parser.set_defaults(**defaults)

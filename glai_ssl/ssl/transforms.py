@@ -4,7 +4,7 @@ Omniglot) and CIFAR-style colour images.
 Why these settings for 28x28 grayscale:
     * no hue/saturation jitter and no random grayscale (there is no colour); brightness/contrast jitter kept;
     * no Gaussian blur: lightly's blur (sigma up to 2 px) wipes out strokes that are 1-2 px wide at 28x28;
-    * random resized crops with ``min_scale`` 0.25 (0.08 leaves mostly background at this size);
+    * random resized crops with ``min_scale`` 0.25 (0.08 leaves mostly background at this size; Omniglot 0.4);
     * horizontal flips for Fashion-MNIST (clothes are symmetric), none for digits and characters, where a
       mirror image is another symbol;
     * normalisation by the dataset's own mean and std;

@@ -19,24 +19,29 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
     """Add the shared flags to a subcommand's parser."""
     group = parser.add_argument_group("common options")
     group.add_argument(
-        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to compute (default: auto)"
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where to compute (default: %(default)s)",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     group.add_argument(
         "--out",
         type=Path,
         default=Path(out) if out else None,
-        help=f"folder for JSON metrics and logs (default: {out})",
+        help="folder for JSON metrics and logs (default: %(default)s)",
     )
     if data:
         group.add_argument(
             "--data-root",
             type=Path,
             default=None,
-            help="dataset folder (default: $GLAI_SSL_DATA, else ./data); read only, caches go to $GLAI_SSL_CACHE",
+            help="dataset folder, read only; caches go to $GLAI_SSL_CACHE (default: %(default)s, meaning $GLAI_SSL_DATA, else ./data)",
         )
         group.add_argument(
-            "--download", action="store_true", help="download missing datasets through torchvision"
+            "--download",
+            action="store_true",
+            help="download missing datasets through torchvision (default: %(default)s)",
         )
 
 
