@@ -28,6 +28,8 @@ def variant(args: dict) -> str:
         changes.append(f"batch {args['batch_size']}")
     if (args.get("hidden_dim"), args.get("output_dim")) not in ((512, 128), (None, None)):
         changes.append(f"heads {args['hidden_dim']}/{args['output_dim']}")
+    if args.get("lr", 1e-3) != 1e-3:
+        changes.append(f"lr {args['lr']:g}")
     if args.get("momentum"):
         changes.append(f"momentum {args['momentum'][0]:g}->{args['momentum'][1]:g}")
     return ", ".join(changes) or "-"
