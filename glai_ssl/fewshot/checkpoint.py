@@ -16,7 +16,7 @@ import torch
 
 from glai_ssl.fewshot.model import TRAIN_FORMAT
 from glai_ssl.models import CheckpointError
-from glai_ssl.models.checkpoint import atomic_save, config_mismatch, read_payload
+from glai_ssl.models.checkpoint import atomic_save, check_same_config, read_payload
 
 #: options that change the training trajectory: a checkpoint resumes only under the same values.
 RESUME_KEYS = (
@@ -116,7 +116,5 @@ def load_checkpoint(path: str | os.PathLike, config: dict) -> dict:
             f"cannot resume: {path} is not a training checkpoint of glai-ssl fewshot train "
             f"(format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__!r})"
         )
-    error = config_mismatch(path, payload["config"], config, RESUME_KEYS)
-    if error is not None:
-        raise error
+    check_same_config(path, payload["config"], config, RESUME_KEYS)
     return payload

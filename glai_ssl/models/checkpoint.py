@@ -97,24 +97,21 @@ def read_payload(path: str | os.PathLike, action: str = "checkpoint") -> object:
         ) from None
 
 
-def config_mismatch(path: str | os.PathLike, saved: dict, current: dict, keys=None) -> CheckpointError | None:
-    """The error to raise when resuming ``path`` (written under ``saved``) with ``current``, or ``None``.
-
-    Compares ``keys`` (default: every key of either dict) and lists every difference in the message.
-    """
+def check_same_config(path: str | os.PathLike, saved: dict, current: dict, keys=None) -> None:
+    """Raise :class:`CheckpointError` listing every difference when ``path`` (written under ``saved``) is resumed
+    with another ``current`` configuration; compares ``keys`` (default: every key of either dict)."""
     keys = keys if keys is not None else sorted(set(saved) | set(current))
     diffs = [
         f"{key}: checkpoint {saved.get(key)!r}, now {current.get(key)!r}"
         for key in keys
         if saved.get(key) != current.get(key)
     ]
-    if not diffs:
-        return None
-    return CheckpointError(
-        f"cannot resume from {path}: it was written by another configuration:\n  "
-        + "\n  ".join(diffs)
-        + "\nPass the same options, or train into a new --out folder."
-    )
+    if diffs:
+        raise CheckpointError(
+            f"cannot resume from {path}: it was written by another configuration:\n  "
+            + "\n  ".join(diffs)
+            + "\nPass the same options, or train into a new --out folder."
+        )
 
 
 def _read(path: Path) -> dict:

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
-from glai_ssl.models.checkpoint import config_mismatch, read_payload
+from glai_ssl.models.checkpoint import check_same_config, read_payload
 from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
@@ -253,16 +253,14 @@ def check_resume(path: Path, config: dict) -> None:
     (``channels_last``, a per-device choice, may differ)."""
     try:
         payload = read_payload(path, "cannot resume: checkpoint")
-        saved = payload.get("hyper_parameters", {}).get("config") if isinstance(payload, dict) else None
+        hparams = payload.get("hyper_parameters") if isinstance(payload, dict) else None
+        saved = hparams.get("config") if isinstance(hparams, dict) else None
         if not isinstance(saved, dict):
             raise CheckpointError(
                 f"cannot resume: {path} is not a checkpoint of the SSL recipes (no 'config' hyper-parameter); "
                 "pass OUT/checkpoints/last.ckpt of an earlier run"
             )
-        keys = sorted((set(saved) | set(config)) - {"channels_last"})
-        error = config_mismatch(path, saved, config, keys)
-        if error is not None:
-            raise error
+        check_same_config(path, saved, config, sorted((set(saved) | set(config)) - {"channels_last"}))
     except CheckpointError as error:
         raise SystemExit(f"error: {error}") from None
 
@@ -300,8 +298,9 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         train = train.subset(torch.randperm(len(train), generator=generator)[: args.train_size])
     world = args.devices
     steps_per_epoch = len(train) // (world * args.batch_size)
+    views = view_overrides(args.view)
     make_views = byol_transform if METHODS[method].transform == "byol" else simclr_transform
-    transform = make_views(args.dataset, **view_overrides(args.view))
+    transform = make_views(args.dataset, **views)
     config = {
         "method": method,
         "backbone": args.backbone,
@@ -323,7 +322,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "dataset": args.dataset,
         "normalize": VIEW_SETTINGS[args.dataset].normalize,
         # not read by the module; kept so that --resume refuses a run of another configuration
-        "views": view_overrides(args.view),
+        "views": views,
         "train_size": args.train_size,
         "batch_size": args.batch_size,
         "devices": world,

@@ -92,6 +92,8 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
         run(tmp_path / "third", *tiny, "--resume", str(garbage))
     with pytest.raises(SystemExit, match="does not exist"):
         run(tmp_path / "fourth", *tiny, "--resume", str(tmp_path / "missing.ckpt"))
+    with pytest.raises(SystemExit, match="not a checkpoint of the SSL recipes"):
+        run(tmp_path / "fifth", *tiny, "--resume", str(tmp_path / "first" / "backbone.pt"))
 
 
 @pytest.mark.slow
