@@ -99,6 +99,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         help="momentum encoder's EMA momentum, cosine-scheduled from START to END (BYOL, MoCo); unset: 0.99 1.0",
     )
     parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="NT-Xent temperature (SimCLR, MoCo); unset: the method's own, 0.5 for SimCLR, 0.2 for MoCo",
+    )
+    parser.add_argument(
         "--view",
         action="append",
         default=[],
@@ -232,6 +238,24 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
             raise SystemExit(
                 f"error: --momentum {args.momentum[0]} {args.momentum[1]}: both must be in [0, 1]"
             )
+    if args.temperature is not None:
+        if not METHODS[method].has_temperature:
+            with_temperature = ", ".join(name for name, cls in METHODS.items() if cls.has_temperature)
+            raise SystemExit(
+                f"error: --temperature applies to methods with an NT-Xent loss ({with_temperature}), not {method}"
+            )
+        if args.temperature <= 0.0:
+            raise SystemExit(f"error: --temperature {args.temperature:g}: give a value > 0, e.g. 0.2")
+
+
+def method_options(args: argparse.Namespace) -> dict:
+    """The method's own options from the flags; unset flags are left out, so the method's defaults apply."""
+    options: dict = {}
+    if args.momentum is not None:
+        options["momentum"] = list(args.momentum)
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
+    return options
 
 
 def view_overrides(items: list[str]) -> dict[str, float]:
@@ -310,7 +334,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "hidden_dim": args.hidden_dim,
         "output_dim": args.output_dim,
         "glai_options": glai_options(args, steps_per_epoch) if args.head == "glai" else None,
-        "method_options": {"momentum": list(args.momentum)} if args.momentum is not None else {},
+        "method_options": method_options(args),
         "gather_distributed": world > 1,
         "num_classes": train.num_classes,
         "optimizer": args.optimizer,

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from glai_ssl.ssl.train import build_parser, main
+from glai_ssl.models import make_backbone
+from glai_ssl.ssl.methods import METHODS
+from glai_ssl.ssl.train import build_parser, main, method_options
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--workers", "0", "--no-final-eval", "--log-every", "1", "--hidden-dim", "64", "--output-dim", "32"]
@@ -144,6 +146,7 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--momentum", "0.9", "1.0"], "--momentum applies to methods with a momentum encoder"),
         (["--view", "rotation=15"], "unknown view setting.*rotation; choose from .*rr_degrees"),
         (["--view", "rr_degrees=a lot"], "expected FIELD=NUMBER"),
+        (["--temperature", "0"], "--temperature 0: give a value > 0"),
     ],
 )
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
@@ -156,10 +159,24 @@ def test_momentum_outside_zero_one_fails_before_training(tmp_path, data_root):
         run(tmp_path, "--momentum", "0.9", "1.5", method="byol")
 
 
+def test_temperature_applies_to_ntxent_methods_only(tmp_path, data_root):
+    with pytest.raises(
+        SystemExit, match=r"--temperature applies to methods with an NT-Xent loss \(simclr, moco\)"
+    ):
+        run(tmp_path, "--temperature", "0.2", method="byol")
+
+
+def test_temperature_reaches_the_loss_and_the_checkpoint_config():
+    args = build_parser("simclr").parse_args(["--temperature", "0.2"])
+    assert method_options(args) == {"temperature": 0.2}
+    assert method_options(build_parser("simclr").parse_args([])) == {}  # unset: the method's own default
+    method = METHODS["simclr"](make_backbone("conv4"), 64, **method_options(args))
+    assert method.criterion.temperature == 0.2
+
+
 def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):
     with pytest.raises(SystemExit):  # argparse: invalid choice
         build_parser().parse_args(["--method", "dino"])
-    from glai_ssl.models import make_backbone
 
     with pytest.raises(ValueError, match="needs images of at least 16x16, got 8x8"):
         make_backbone("conv4", image_size=8)

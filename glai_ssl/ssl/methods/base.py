@@ -35,6 +35,8 @@ class SSLMethod(nn.Module, ABC):
     min_batch_size = 2
     #: whether the method keeps a momentum (EMA) encoder and so takes ``momentum=(start, end)``
     momentum_encoder = False
+    #: whether the loss is NT-Xent and so takes ``temperature`` (SimCLR, MoCo)
+    has_temperature = False
 
     def __init__(
         self,

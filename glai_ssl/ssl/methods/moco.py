@@ -12,6 +12,7 @@ class MoCo(SSLMethod):
     """Backbone + MoCo v2 projector (no BatchNorm), momentum encoder, NT-Xent (t=0.2) with a memory bank."""
 
     momentum_encoder = True
+    has_temperature = True
 
     def __init__(
         self,

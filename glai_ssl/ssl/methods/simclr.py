@@ -10,6 +10,8 @@ from glai_ssl.ssl.methods.base import SSLMethod
 class SimCLR(SSLMethod):
     """Backbone + SimCLR projection head (Linear-BN-ReLU-Linear-BN), NT-Xent with temperature 0.5."""
 
+    has_temperature = True
+
     def __init__(
         self, backbone, feature_dim, head="mlp", hidden_dim=512, output_dim=128, temperature=0.5, **kwargs
     ):
