@@ -78,6 +78,21 @@ class SSLMethod(nn.Module, ABC):
         self._momentum_pairs.append((module, copy_))
         return copy_
 
+    def forward(self, x: Tensor) -> Tensor:
+        """Projections ``(B, output_dim)`` of images ``(B, C, H, W)`` (methods with a predictor override it)."""
+        return self.projection_head(self.backbone(x).flatten(1))
+
+    def forward_momentum(self, x: Tensor) -> Tensor:
+        """The momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached (BYOL, MoCo)."""
+        return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
+
+    def symmetric_loss(self, views: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+        """``criterion(projection of views[0], projection of views[1])`` and the backbone features of
+        ``views[0]``: the loss of the methods that compare two views' projections directly (SimCLR, Barlow
+        Twins, VICReg)."""
+        f0, f1 = self.backbone(views[0]).flatten(1), self.backbone(views[1]).flatten(1)
+        return self.criterion(self.projection_head(f0), self.projection_head(f1)), f0
+
     @abstractmethod
     def training_loss(self, views: Sequence[Tensor], step: int, max_steps: int) -> tuple[Tensor, Tensor]:
         """The SSL loss of one batch of views, and the backbone features of the first view (for the online

@@ -36,10 +36,6 @@ class BYOL(SSLMethod):
         """Predictions ``(B, output_dim)`` (predictor of projector of features) of images ``(B, C, H, W)``."""
         return self.prediction_head(self.projection_head(self.backbone(x).flatten(1)))
 
-    def forward_momentum(self, x):
-        """Momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached."""
-        return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
-
     def training_loss(self, views, step, max_steps):
         """BYOL loss (Grill et al. 2020): each view's prediction against the momentum projection of the other.
 

@@ -37,14 +37,6 @@ class MoCo(SSLMethod):
             gather_distributed=self.gather_distributed,
         )
 
-    def forward(self, x):
-        """Projections ``(B, output_dim)`` of images ``(B, C, H, W)``."""
-        return self.projection_head(self.backbone(x).flatten(1))
-
-    def forward_momentum(self, x):
-        """Momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached."""
-        return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
-
     def training_loss(self, views, step, max_steps):
         """MoCo v2 loss (Chen et al. 2020): queries from ``views[0]``, momentum keys from ``views[1]``.
 

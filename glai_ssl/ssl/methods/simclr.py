@@ -19,15 +19,10 @@ class SimCLR(SSLMethod):
         self.projection_head = self.make_head(feature_dim, hidden_dim, output_dim, "simclr")
         self.criterion = NTXentLoss(temperature=temperature, gather_distributed=self.gather_distributed)
 
-    def forward(self, x):
-        """Projections ``(B, output_dim)`` of images ``(B, C, H, W)``."""
-        return self.projection_head(self.backbone(x).flatten(1))
-
     def training_loss(self, views, step, max_steps):
         """SimCLR loss (Chen et al. 2020): NT-Xent between the projections of ``views[0]`` and ``views[1]``.
 
         Returns:
             The loss and the backbone features ``(B, feature_dim)`` of ``views[0]``.
         """
-        f0, f1 = self.backbone(views[0]).flatten(1), self.backbone(views[1]).flatten(1)
-        return self.criterion(self.projection_head(f0), self.projection_head(f1)), f0
+        return self.symmetric_loss(views)
