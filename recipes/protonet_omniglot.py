@@ -31,7 +31,7 @@ from pathlib import Path
 from glai_ssl.fewshot.cli import SNELL_OMNIGLOT, add_train_args, evaluate_checkpoint
 from glai_ssl.fewshot.train import BEST_MODEL
 from glai_ssl.fewshot.train import main as train
-from glai_ssl.utils.runtime import args_dict, write_json
+from glai_ssl.utils.runtime import HelpFormatter, args_dict, write_json
 
 CPU_DEFAULTS = {
     "epochs": 40,
@@ -51,17 +51,17 @@ FULL_DEFAULTS = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     recipe = parser.add_argument_group("recipe")
     recipe.add_argument("--full", action="store_true", help="Snell et al.'s full protocol (see above)")
     recipe.add_argument(
         "--no-trainval", action="store_true", help="with --full: test the validation-selected models directly"
     )
-    recipe.add_argument("--test-split", default="vinyals-test")
-    recipe.add_argument("--test-episodes", type=int, default=1000)
-    recipe.add_argument("--test-query", type=int, default=15)
+    recipe.add_argument("--test-split", default="vinyals-test", help="novel classes of the test episodes")
+    recipe.add_argument("--test-episodes", type=int, default=1000, help="test episodes per way and shot")
+    recipe.add_argument(
+        "--test-query", type=int, default=15, help="query samples per class in a test episode"
+    )
     add_train_args(parser)
     parser.set_defaults(**(FULL_DEFAULTS if "--full" in argv else CPU_DEFAULTS))
     return parser.parse_args(argv)

@@ -25,6 +25,7 @@ from glai_ssl.models import make_backbone
 from glai_ssl.ssl.transforms import VIEW_SETTINGS, simclr_transform
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import (
+    HelpFormatter,
     add_common_args,
     args_dict,
     resolve_device,
@@ -35,30 +36,26 @@ from glai_ssl.utils.runtime import (
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--head", choices=("mlp", "glai"), default="glai", help="projection head")
     parser.add_argument(
-        "--head", choices=("mlp", "glai"), default="glai", help="projection head (default: glai)"
+        "--dataset", default="fashion-mnist", choices=("fashion-mnist", "mnist"), help="images to pretrain on"
     )
-    parser.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "mnist"))
-    parser.add_argument("--backbone", default="conv4", help="conv4 | resnet-small (default: conv4)")
-    parser.add_argument(
-        "--train-size", type=int, default=20000, help="training images used for SSL (default: 20000)"
-    )
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--backbone", default="conv4", help="conv4 | resnet-small")
+    parser.add_argument("--train-size", type=int, default=20000, help="training images used for SSL")
+    parser.add_argument("--epochs", type=int, default=6, help="pretraining epochs")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per batch (two views each)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate for backbone and head")
-    parser.add_argument("--hidden-dim", type=int, default=512)
-    parser.add_argument("--output-dim", type=int, default=64)
-    parser.add_argument("--temperature", type=float, default=0.5)
-    parser.add_argument("--workers", type=int, default=1, help="data loader workers (default: 1)")
+    parser.add_argument("--hidden-dim", type=int, default=512, help="projector hidden width")
+    parser.add_argument("--output-dim", type=int, default=64, help="projector output width")
+    parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature")
+    parser.add_argument("--workers", type=int, default=1, help="data loader workers")
     glai = parser.add_argument_group("GLAI options (only with --head glai; defaults are the library's)")
     glai.add_argument(
         "--structure-width", type=int, default=None, help="width of S (default: from the path budget)"
     )
-    glai.add_argument("--path-ratio", type=float, default=None)
-    glai.add_argument("--path-scale", type=float, default=None)
+    glai.add_argument("--path-ratio", type=float, default=None, help="paths of S per MLP parameter")
+    glai.add_argument("--path-scale", type=float, default=None, help="path weights used as scale * theta")
     glai.add_argument("--tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument("--check-every", type=int, default=None, help="training forward calls between checks")
     glai.add_argument(

@@ -1,7 +1,9 @@
 """The glai-ssl command line, end to end in a subprocess, as a user runs it."""
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -57,3 +59,26 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     quick_e2e = glai_ssl("bench", "e2e", "--quick", "--out", str(tmp_path))
     assert quick_e2e.returncode != 0 and "not part of --quick" in quick_e2e.stderr
     assert not (tmp_path / "bench.json").exists()
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser, name: str = "glai-ssl"):
+    """``(name, parser)`` for ``parser`` and every subcommand below it."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub_parser in action.choices.items():
+                yield from subcommand_parsers(sub_parser, f"{name} {sub_name}")
+
+
+def test_every_subcommand_help_says_each_default_once():
+    from glai_ssl.cli import build_parser
+
+    helps = {name: " ".join(p.format_help().split()) for name, p in subcommand_parsers(build_parser())}
+    assert {"glai-ssl bench", "glai-ssl fewshot train", "glai-ssl pretrain", "glai-ssl probe"} <= set(helps)
+    for name, text in helps.items():
+        assert not re.search(r"\(default: [^)]*\) \(default:", text), name
+        assert "(default: None)" not in text, name  # an unset flag's help says what unset means
+    assert (
+        "--glai-phase2-lr GLAI_PHASE2_LR Adam learning rate of GLAI's path weights" in helps["glai-ssl bench"]
+    )
+    assert "(default: 0.0003)" in helps["glai-ssl bench"]

@@ -22,9 +22,36 @@ from glai_ssl.bench.report import write_report
 from glai_ssl.bench.runners import RunSettings, train_head
 from glai_ssl.bench.settings import DEFAULT_SETTINGS, SETTINGS
 from glai_ssl.utils.progress import progress
-from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
+from glai_ssl.utils.runtime import (
+    HelpFormatter,
+    add_common_args,
+    args_dict,
+    resolve_device,
+    setup_logging,
+    write_json,
+)
 
 CHOICES = [*SETTINGS, "heads", "e2e"]
+
+#: --help of each RunSettings field
+SETTING_HELP = {
+    "lr": "Adam learning rate of both heads (and of GLAI's Phase 1)",
+    "batch_size": "training batch size of both heads",
+    "max_epochs": "at most this many epochs per head",
+    "patience": "stop a head after this many epochs without a better validation accuracy",
+    "max_seconds": "stop a head after this much training time",
+    "glai_solver": "GLAI Phase 2 solver: adam, lbfgs or ridge (the last two on the convex fixed-* settings; others use adam)",
+    "glai_phase2_lr": "Adam learning rate of GLAI's path weights (unset: --lr)",
+    "glai_tau": "gate-flip share counted as stable",
+    "glai_patience": "stable checks in a row to freeze S",
+    "glai_check_every": "optimizer steps between stability checks",
+    "glai_max_structure_epochs": "freeze S after this many epochs at the latest",
+    "glai_structure_width": "width of S (unset: the smallest width whose paths reach the MLP's parameters)",
+    "glai_path_ratio": "paths kept per MLP parameter",
+    "glai_path_scale": "path weights used as scale * theta",
+    "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs)",
+    "ridge": "ridge penalty of the closed-form solver (--glai-solver ridge)",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="GLAI vs MLP heads: time-to-accuracy over seeds, report and plots",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "settings",
@@ -63,10 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if field.name in ("glai_structure_width",):
             kind = int
         tuning.add_argument(
-            flag,
-            type=kind,
-            default=getattr(defaults, field.name),
-            help=f"(default: {getattr(defaults, field.name)})",
+            flag, type=kind, default=getattr(defaults, field.name), help=SETTING_HELP[field.name]
         )
     add_common_args(parser, out="results/bench")
     parser.set_defaults(func=run)

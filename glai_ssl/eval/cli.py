@@ -6,7 +6,14 @@ import argparse
 
 from glai_ssl.eval.report import RawPixels, evaluate_backbone
 from glai_ssl.models import load_backbone
-from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, seed_everything, write_json
+from glai_ssl.utils.runtime import (
+    HelpFormatter,
+    add_common_args,
+    args_dict,
+    resolve_device,
+    seed_everything,
+    write_json,
+)
 
 DATASETS = ("fashion-mnist", "mnist", "omniglot", "cifar10")
 
@@ -18,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate a frozen backbone: kNN + linear probe, or few-shot episodes on Omniglot",
         description="Evaluate a frozen backbone (eval mode): weighted kNN and a linear probe on a labelled dataset, "
         "or nearest-prototype episodes on Omniglot's Vinyals test classes.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "checkpoint", nargs="?", help="backbone.pt or an SSL recipe's .ckpt (omit with --raw-pixels)"

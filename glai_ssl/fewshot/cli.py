@@ -16,7 +16,7 @@ from glai_ssl.fewshot.episodes import BACKENDS, EpisodeError, EpisodeSampler, Ep
 from glai_ssl.fewshot.model import HEAD_KINDS, load_model
 from glai_ssl.fewshot.train import EvalResult, dist_info, evaluate, first_classes
 from glai_ssl.models import BACKBONES, CheckpointError
-from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, write_json
+from glai_ssl.utils.runtime import HelpFormatter, add_common_args, args_dict, resolve_device, write_json
 
 #: Snell et al. (2017), Table 1: Prototypical Networks (Euclidean), Omniglot test accuracy in %.
 SNELL_OMNIGLOT = {(5, 1): 98.8, (5, 5): 99.7, (20, 1): 96.0, (20, 5): 98.9}
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="episodic training with validation-based model selection",
         description="Train a ProtoNet on episodes. Defaults: Snell et al.'s Omniglot protocol.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_train_args(train)
     train.set_defaults(func=run_train)
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Evaluate a checkpoint (fewshot model or training checkpoint, backbone file, SSL recipe checkpoint) "
             "on episodes of a split; distributed with torchrun (episodes split across ranks)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_eval_args(evaluation)
     evaluation.set_defaults(func=run_eval)
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="supervised pretraining of a backbone on the base classes (for --pretrained --freeze-backbone)",
         description="Cross-entropy over every base class; the backbone of the best prototypical validation "
         "epoch is saved as OUT/backbone.pt.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_pretrain_args(pretrain)
     pretrain.set_defaults(func=run_pretrain)

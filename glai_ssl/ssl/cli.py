@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from glai_ssl.ssl.train import build_parser, main
+from glai_ssl.utils.runtime import HelpFormatter
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,6 +17,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_help=False,
         help="pretrain a backbone with an SSL method and an MLP or GLAI projector",
         description=template.description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.set_defaults(func=lambda args: bool(main(args)) and 0)

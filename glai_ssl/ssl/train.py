@@ -29,7 +29,14 @@ from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
 from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform, view_settings
 from glai_ssl.utils.batchnorm import convert_global_batchnorm
-from glai_ssl.utils.runtime import add_common_args, args_dict, resolve_device, setup_logging, write_json
+from glai_ssl.utils.runtime import (
+    HelpFormatter,
+    add_common_args,
+    args_dict,
+    resolve_device,
+    setup_logging,
+    write_json,
+)
 
 #: dataset -> (pretraining split, evaluation bank split, evaluation test split, default backbone).
 #: 28x28 datasets scored by a linear probe get Conv-4 without its last pool (576 features: +7 probe points on
@@ -62,7 +69,7 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     """The pretraining flags; a recipe fixes ``method`` and passes its own ``defaults``."""
     parser = argparse.ArgumentParser(
         description=f"Pretrain a backbone with {method or 'an SSL method'} and an MLP or GLAI projector.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     if method is None:
         parser.add_argument("--method", required=True, choices=list(METHODS))

@@ -15,6 +15,18 @@ import numpy as np
 import torch
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` that keeps a description as written and ends each flag's help with its default, except where
+    the default is ``None`` (the help says what unset means), the flag is a switch that is off unless given,
+    or the help already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        switch_off = action.nargs == 0 and action.default is False
+        if action.default is None or switch_off or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: str | None = None) -> None:
     """Add the shared flags to a subcommand's parser."""
     group = parser.add_argument_group("common options")
@@ -29,19 +41,19 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
         "--out",
         type=Path,
         default=Path(out) if out else None,
-        help="folder for JSON metrics and logs (default: %(default)s)",
+        help="folder for JSON metrics and logs" + ("" if out else " (unset: results are only printed)"),
     )
     if data:
         group.add_argument(
             "--data-root",
             type=Path,
             default=None,
-            help="dataset folder, read only; caches go to $GLAI_SSL_CACHE (default: %(default)s, meaning $GLAI_SSL_DATA, else ./data)",
+            help="dataset folder, read only; caches go to $GLAI_SSL_CACHE (default: $GLAI_SSL_DATA, else ./data)",
         )
         group.add_argument(
             "--download",
             action="store_true",
-            help="download missing datasets through torchvision (default: %(default)s)",
+            help="download missing datasets through torchvision",
         )
 
 
