@@ -33,23 +33,26 @@ from glai_ssl.utils.runtime import (
 
 CHOICES = [*SETTINGS, "heads", "e2e"]
 
+#: the values a RunSettings field accepts, where they are few
+SETTING_CHOICES = {"glai_solver": ("adam", "lbfgs", "ridge")}
+
 #: --help of each RunSettings field
 SETTING_HELP = {
     "lr": "Adam learning rate of both heads (and of GLAI's Phase 1)",
-    "batch_size": "training batch size of both heads",
-    "max_epochs": "at most this many epochs per head",
+    "batch_size": "training batch size of both heads (the fewshot setting trains on 20-way 5-shot episodes instead)",
+    "max_epochs": "at most this many epochs per head (also the L-BFGS rounds after Phase 1, and the length of BYOL's target-momentum schedule)",
     "patience": "stop a head after this many epochs without a better validation accuracy",
     "max_seconds": "stop a head after this much training time",
-    "glai_solver": "GLAI Phase 2 solver: adam, lbfgs or ridge (the last two on the convex fixed-* settings; others use adam)",
-    "glai_phase2_lr": "Adam learning rate of GLAI's path weights (unset: --lr)",
+    "glai_solver": "GLAI Phase 2 solver (lbfgs and ridge on the convex fixed-* settings; the others use adam)",
+    "glai_phase2_lr": "Adam learning rate of GLAI's path weights (3e-4 measured best: results/bench_exploration)",
     "glai_tau": "gate-flip share counted as stable",
     "glai_patience": "stable checks in a row to freeze S",
     "glai_check_every": "optimizer steps between stability checks",
     "glai_max_structure_epochs": "freeze S after this many epochs at the latest",
-    "glai_structure_width": "width of S (unset: the smallest width whose paths reach the MLP's parameters)",
-    "glai_path_ratio": "paths kept per MLP parameter",
+    "glai_structure_width": "width of S (unset: the smallest width whose paths reach --glai-path-ratio x the MLP's parameters)",
+    "glai_path_ratio": "paths of S per MLP parameter (sets the width of S when --glai-structure-width is unset; the kept paths stay at the MLP's parameter count)",
     "glai_path_scale": "path weights used as scale * theta",
-    "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs)",
+    "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs or ridge)",
     "ridge": "ridge penalty of the closed-form solver (--glai-solver ridge)",
 }
 
@@ -90,7 +93,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if field.name in ("glai_structure_width",):
             kind = int
         tuning.add_argument(
-            flag, type=kind, default=getattr(defaults, field.name), help=SETTING_HELP[field.name]
+            flag,
+            type=kind,
+            default=getattr(defaults, field.name),
+            choices=SETTING_CHOICES.get(field.name),
+            help=SETTING_HELP[field.name],
         )
     add_common_args(parser, out="results/bench")
     parser.set_defaults(func=run)

@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--raw-pixels", action="store_true", help="probe raw pixels instead of a backbone (baseline)"
     )
-    parser.add_argument("--knn-k", type=int, default=200)
-    parser.add_argument("--knn-t", type=float, default=0.1)
-    parser.add_argument("--probe-epochs", type=int, default=100)
+    parser.add_argument("--knn-k", type=int, default=200, help="neighbours of the weighted kNN vote")
+    parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of the kNN vote")
+    parser.add_argument("--probe-epochs", type=int, default=100, help="linear probe epochs")
     parser.add_argument("--episodes", type=int, default=1000, help="few-shot episodes per task (Omniglot)")
     add_common_args(parser)
     parser.set_defaults(func=run)

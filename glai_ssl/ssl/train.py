@@ -8,6 +8,7 @@ TensorBoard), ``backbone.pt`` (for ``glai-ssl probe`` and ``glai-ssl fewshot eva
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -251,7 +252,7 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
             raise SystemExit(
                 f"error: --temperature applies to methods with an NT-Xent loss ({with_temperature}), not {method}"
             )
-        if args.temperature <= 0.0:
+        if not math.isfinite(args.temperature) or args.temperature <= 0.0:
             raise SystemExit(f"error: --temperature {args.temperature:g}: give a value > 0, e.g. 0.2")
 
 

@@ -17,12 +17,13 @@ import torch
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """``--help`` that keeps a description as written and ends each flag's help with its default, except where
-    the default is ``None`` (the help says what unset means), the flag is a switch that is off unless given,
-    or the help already names its default."""
+    the default is ``None`` or empty (the help says what unset means), the flag is a switch that is off unless
+    given, or the help already names its default."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         switch_off = action.nargs == 0 and action.default is False
-        if action.default is None or switch_off or "(default" in (action.help or ""):
+        empty = action.default in ([], {}, ())
+        if action.default is None or switch_off or empty or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

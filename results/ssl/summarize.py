@@ -32,6 +32,8 @@ def variant(args: dict) -> str:
         changes.append(f"lr {args['lr']:g}")
     if args.get("momentum"):
         changes.append(f"momentum {args['momentum'][0]:g}->{args['momentum'][1]:g}")
+    if args.get("temperature") is not None:
+        changes.append(f"temperature {args['temperature']:g}")
     if args.get("seed", 0) != 0:
         changes.append(f"seed {args['seed']}")
     return ", ".join(changes) or "-"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from glai_ssl.models import make_backbone
-from glai_ssl.ssl.methods import METHODS
+from glai_ssl.ssl.module import SSLModule
 from glai_ssl.ssl.train import build_parser, main, method_options
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,6 +147,7 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--view", "rotation=15"], "unknown view setting.*rotation; choose from .*rr_degrees"),
         (["--view", "rr_degrees=a lot"], "expected FIELD=NUMBER"),
         (["--temperature", "0"], "--temperature 0: give a value > 0"),
+        (["--temperature", "nan"], "--temperature nan: give a value > 0"),
     ],
 )
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
@@ -166,12 +167,14 @@ def test_temperature_applies_to_ntxent_methods_only(tmp_path, data_root):
         run(tmp_path, "--temperature", "0.2", method="byol")
 
 
-def test_temperature_reaches_the_loss_and_the_checkpoint_config():
-    args = build_parser("simclr").parse_args(["--temperature", "0.2"])
-    assert method_options(args) == {"temperature": 0.2}
-    assert method_options(build_parser("simclr").parse_args([])) == {}  # unset: the method's own default
-    method = METHODS["simclr"](make_backbone("conv4"), 64, **method_options(args))
-    assert method.criterion.temperature == 0.2
+def test_temperature_reaches_the_loss_and_the_checkpoint(tmp_path, data_root):
+    assert method_options(build_parser("moco").parse_args([])) == {}  # unset: the method's own default
+    tiny = ["--train-size", "128", "--batch-size", "64", "--epochs", "1", "--max-steps", "1"]
+    run(tmp_path, *tiny, "--temperature", "0.3", method="moco")
+    payload = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    config = payload["hyper_parameters"]["config"]
+    assert config["method_options"] == {"temperature": 0.3}
+    assert SSLModule(config).method.criterion.temperature == 0.3  # MoCo's memory-bank NT-Xent
 
 
 def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):

@@ -84,6 +84,8 @@ class SSLMethod(nn.Module, ABC):
 
     def forward_momentum(self, x: Tensor) -> Tensor:
         """The momentum encoder's projections ``(B, output_dim)`` of images ``(B, C, H, W)``, detached (BYOL, MoCo)."""
+        if not self.momentum_encoder:
+            raise TypeError(f"{type(self).__name__} has no momentum encoder")
         return self.projection_head_momentum(self.backbone_momentum(x).flatten(1)).detach()
 
     def symmetric_loss(self, views: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
