@@ -156,14 +156,7 @@ def main(args: argparse.Namespace) -> dict:
         "history": history,
     }
     if isinstance(head, GLAI):
-        result["glai"] = {
-            "config": head.config(),
-            "switch_step": head.switch_step,
-            "freeze_reason": head.monitor.reason,
-            "trace": head.stability_trace,
-            "trainable_parameters": head.num_trainable_parameters(),
-            "structure_parameters": head.num_structure_parameters(),
-        }
+        result["glai"] = head.summary()
     if args.out:
         write_json(args.out / "result.json", result)
     return result

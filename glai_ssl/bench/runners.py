@@ -172,12 +172,7 @@ def train_head(
         state_bytes=_state_bytes(model, optimizer, [gates] if gates is not None else []),
     )
     if isinstance(head, GLAI):
-        record["glai"] = {
-            "structure_widths": list(head.structure_widths),
-            "switch_step": head.switch_step,
-            "freeze_reason": head.monitor.reason,
-            "trace": head.stability_trace,
-        }
+        record["glai"] = head.summary()
     return record
 
 

@@ -285,15 +285,7 @@ def resume_config(args: argparse.Namespace, head: HeadConfig, backend: str) -> d
 def _glai_record(head: nn.Module) -> dict | None:
     if not isinstance(head, GLAI):
         return None
-    return {
-        "config": head.config(),
-        "phase": head.phase,
-        "switch_step": head.switch_step,
-        "freeze_reason": head.monitor.reason,
-        "trace": head.stability_trace,
-        "trainable_parameters": head.num_trainable_parameters(),
-        "structure_parameters": head.num_structure_parameters(),
-    }
+    return head.summary()
 
 
 def first_classes(data: LabelledImages, max_classes: int | None) -> LabelledImages:

@@ -397,6 +397,18 @@ class GLAI(nn.Module):
             "path_scale": self.path_scale,
         }
 
+    def summary(self) -> dict:
+        """What a run reports of the block: config, phase, switch step and why, the stability trace, counts."""
+        return {
+            "config": self.config(),
+            "phase": self.phase,
+            "switch_step": self.switch_step,
+            "freeze_reason": self.monitor.reason,
+            "trace": self.stability_trace,
+            "trainable_parameters": self.num_trainable_parameters(),
+            "structure_parameters": self.num_structure_parameters(),
+        }
+
     def get_extra_state(self) -> dict:
         """The non-tensor state kept in state dicts: config, phase, step counters, switch step and monitor."""
         return {

@@ -453,14 +453,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         ),
     }
     for name, head in module.method.online_glai_heads().items():
-        result.setdefault("glai", {})[name] = {
-            "phase": head.phase,
-            "switch_step": head.switch_step,
-            "freeze_reason": head.monitor.reason,
-            "trace": head.stability_trace,
-            "trainable_parameters": head.num_trainable_parameters(),
-            "structure_parameters": head.num_structure_parameters(),
-        }
+        result.setdefault("glai", {})[name] = head.summary()
     if not args.no_final_eval:
         from glai_ssl.eval.report import evaluate_backbone
 
