@@ -34,9 +34,23 @@ def variant(args: dict) -> str:
         changes.append(f"momentum {args['momentum'][0]:g}->{args['momentum'][1]:g}")
     if args.get("temperature") is not None:
         changes.append(f"temperature {args['temperature']:g}")
+    if args.get("warmup_epochs"):
+        changes.append(f"warmup {args['warmup_epochs']:g} epoch(s)")
     if args.get("seed", 0) != 0:
         changes.append(f"seed {args['seed']}")
     return ", ".join(changes) or "-"
+
+
+def glai_options(args: dict) -> str:
+    """The GLAI-only flags a run set ("" when none): they change the GLAI row, not which MLP it is compared to."""
+    names = {
+        "glai_path_scale": "path scale",
+        "glai_structure_width": "S width",
+        "glai_path_ratio": "path ratio",
+    }
+    return ", ".join(
+        f"GLAI {label} {args[key]:g}" for key, label in names.items() if args.get(key) is not None
+    )
 
 
 def load_runs(folder: Path = RUNS) -> list[dict]:
@@ -54,6 +68,7 @@ def load_runs(folder: Path = RUNS) -> list[dict]:
                 "head": result["head"],
                 "epochs": args["epochs"],
                 "variant": variant(args),
+                "glai_options": glai_options(args),
                 "knn": 100 * evaluation["knn_accuracy"],
                 "probe": 100 * evaluation["linear_probe_accuracy"],
                 "seconds": result["train_seconds"],
@@ -75,12 +90,15 @@ def markdown_table(runs: list[dict]) -> str:
         "|---|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     mlp_probe = {_group(r): r["probe"] for r in runs if r["head"] == "mlp"}
-    for r in sorted(runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp")):
+    for r in sorted(
+        runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp", r["glai_options"])
+    ):
         reference = mlp_probe.get(_group(r))
         gap = f"{r['probe'] - reference:+.2f}" if r["head"] == "glai" and reference is not None else "-"
         froze = "-" if r["switch_step"] is None else str(r["switch_step"])
+        shown = ", ".join(v for v in (r["variant"], r["glai_options"]) if v and v != "-") or "-"
         lines.append(
-            f"| {r['method']} | {r['epochs']} | {r['variant']} | {r['head']} | {r['knn']:.2f} | {r['probe']:.2f} | {gap} "
+            f"| {r['method']} | {r['epochs']} | {shown} | {r['head']} | {r['knn']:.2f} | {r['probe']:.2f} | {gap} "
             f"| {r['seconds']:.0f} | {froze} |"
         )
     return "\n".join(lines)
@@ -99,7 +117,10 @@ def plot(runs: list[dict], path: Path) -> None:
             (r for r in runs if _group(r) == (method, epochs, changes)), key=lambda r: r["head"] != "mlp"
         ):
             color = "tab:blue" if r["head"] == "mlp" else "tab:orange"
-            ax.plot(*r["loss"], color=color, label=f"{r['head']} (probe {r['probe']:.2f}%)")
+            if r["glai_options"]:
+                color = "tab:green"
+            name = ", ".join(v for v in (r["head"], r["glai_options"]) if v)
+            ax.plot(*r["loss"], color=color, label=f"{name} (probe {r['probe']:.2f}%)")
             if r["switch_step"] is not None:
                 ax.axvline(r["switch_step"], color="grey", linestyle=":", label="GLAI structure frozen")
         title = f"{method}, {epochs} epochs" + ("" if changes == "-" else f", {changes}")
