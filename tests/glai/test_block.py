@@ -189,7 +189,8 @@ def test_budget_stops_phase1():
     assert block.phase == 2 and block.monitor.reason == "budget" and block.switch_step == 30
     summary = block.summary()
     assert (summary["phase"], summary["switch_step"], summary["freeze_reason"]) == (2, 30, "budget")
-    assert [check["step"] for check in summary["trace"]] == [20, 30]  # the check at 10 has no earlier gates to compare with
+    # the check at step 10 has no earlier gates to compare with, so the trace starts at 20
+    assert [check["step"] for check in summary["trace"]] == [20, 30]
     assert summary["trainable_parameters"] == block.spec.num_parameters()  # the MLP's budget, exactly
     assert summary["structure_parameters"] == sum(p.numel() for p in block.structure.parameters())
     assert summary["config"] == block.config()
