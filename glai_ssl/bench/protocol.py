@@ -3,7 +3,8 @@
 The MLP head trains until its validation accuracy stops improving (patience); its maximum validation accuracy
 (MVA) and the training time when it first reached it are recorded. GLAI is timed from the first step of
 Phase 1 (stability checks, pruning, gate caching and solver set-up included) until it first reaches the
-MLP's MVA. Evaluation time is excluded for both (the clock pauses). Speedup per seed pair =
+MLP's MVA; its own patience counts from its switch to Phase 2 (Phase 1 never ends a run, and Phase 2, a new
+model class, gets the full patience). Evaluation time is excluded for both (the clock pauses). Speedup per seed pair =
 T_MLP(MVA) / T_GLAI(reach MLP's MVA).
 """
 

@@ -1,7 +1,8 @@
 """Train one head (MLP or GLAI) on a :class:`HeadTask` and record its validation curve against training time.
 
 GLAI runs Phase 1 with the same optimizer and learning rate as the MLP, checks gate stability on a fixed
-probe batch, freezes, caches the gates of all training inputs once, then trains the path weights with one of:
+probe batch, freezes, caches the gates of all training inputs once, then trains the path weights with one of
+the solvers below. GLAI's early-stopping patience counts from its switch to Phase 2, so it never stops in Phase 1:
 
 * ``adam``: minibatches on the cached gates (the optimizer built at the start continues);
 * ``lbfgs``: full-batch L-BFGS (convex tasks: cross-entropy on cached features);
@@ -34,12 +35,15 @@ class RunSettings:
     max_seconds: float = 600.0
     glai_solver: str = "adam"  # adam | lbfgs | ridge (Phase 2)
     glai_phase2_lr: float | None = 3e-4  # None: same lr; 3e-4 measured (results/bench_exploration)
+    glai_phase2_weight_decay: float = 0.0  # decoupled (AdamW) decay of the path weights in Phase 2
     glai_tau: float = 0.01
     glai_patience: int = 2
     glai_check_every: int = 50
     glai_max_structure_epochs: float = 3.0
     glai_structure_width: int | None = None
-    glai_path_ratio: float = 1.0
+    glai_path_ratio: float = (
+        4.0  # S 4x wider than the budget's minimum, pruned to it (results/bench_exploration)
+    )
     glai_path_scale: float = 1.0
     lbfgs_iterations_per_eval: int = 5
     ridge: float = 1e-3
@@ -85,6 +89,16 @@ def _glai_options(settings: RunSettings, steps_per_epoch: int) -> dict:
     return options
 
 
+def configure_phase2(optimizer: torch.optim.Optimizer, settings: RunSettings) -> None:
+    """Set the Phase-2 learning rate and decoupled (AdamW-style) weight decay on the optimizer that continues
+    from Phase 1 (its other state, Adam's moments included, is kept)."""
+    for group in optimizer.param_groups:
+        if settings.glai_phase2_lr is not None:
+            group["lr"] = settings.glai_phase2_lr
+        if settings.glai_phase2_weight_decay:
+            group.update(weight_decay=settings.glai_phase2_weight_decay, decoupled_weight_decay=True)
+
+
 def _steps_per_epoch(task: HeadTask, batch_size: int) -> int:
     return sum(1 for _ in task.batches(torch.Generator().manual_seed(0), batch_size))
 
@@ -122,10 +136,11 @@ def train_head(
         improved = accuracy > best + 1e-6
         best, since_best = (accuracy, 0) if improved else (best, since_best + 1)
         clock.resume()
-        return since_best >= settings.patience or clock.elapsed >= settings.max_seconds
+        in_phase1 = any(m.phase == 1 for m, _ in glai_probes.values())  # GLAI's patience starts at its switch
+        return (since_best >= settings.patience and not in_phase1) or clock.elapsed >= settings.max_seconds
 
     def structure_check() -> None:
-        nonlocal gates, optimizer
+        nonlocal gates, optimizer, since_best
         pending = {n: (m, p) for n, (m, p) in glai_probes.items() if m.phase == 1}
         for name, (module, probe) in pending.items():
             module.steps = step
@@ -133,11 +148,10 @@ def train_head(
                 module.freeze_structure()
                 curve.mark(clock.read(), step, f"{name} frozen ({module.monitor.reason})")
         if pending and all(m.phase == 2 for m, _ in glai_probes.values()):
-            if settings.glai_phase2_lr is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = settings.glai_phase2_lr
+            configure_phase2(optimizer, settings)
             gates = cache_gates(head, task.inputs)
             curve.mark(clock.read(), step, "gates cached")
+            since_best = 0  # Phase 2 is a new model class: it gets the full patience
 
     stop = False
     while not stop and epoch < settings.max_epochs:

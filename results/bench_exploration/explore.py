@@ -39,7 +39,7 @@ def explore(setting: str, quick: bool, seeds: int, variants: dict[str, dict]) ->
                 f"[{setting}]   {name:26s} MVA {glai['mva']:.4f} ({100 * (glai['mva'] - mlp['mva']):+.2f}) "
                 f"reach {reach and round(reach, 2)} speedup {speedup} epochs {glai['epochs']} "
                 f"total {glai['train_seconds']:.1f}s freeze@{glai['glai']['switch_step']} "
-                f"{glai['glai']['freeze_reason']} S{glai['glai']['structure_widths']}",
+                f"{glai['glai']['freeze_reason']} S{glai['glai']['config']['structure_widths']}",
                 flush=True,
             )
             records.setdefault(name, []).append(glai)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from glai_ssl.bench.protocol import summarise_pairs
-from glai_ssl.bench.runners import RunSettings, train_head
+from glai_ssl.bench.runners import RunSettings, configure_phase2, train_head
 from glai_ssl.bench.tasks import FixedClassification
 
 
@@ -39,6 +39,32 @@ def test_both_heads_learn_and_glai_goes_through_both_phases(task, solver):
     )
     summary = summarise_pairs([{"seed": 0, "mlp": mlp, "glai": glai}])
     assert summary["seeds"] == 1
+
+
+def test_phase2_weight_decay_is_decoupled_and_sets_the_phase2_lr():
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.Adam([weight], lr=1e-3)
+    configure_phase2(optimizer, RunSettings(glai_phase2_lr=0.1, glai_phase2_weight_decay=0.5))
+    weight.grad = torch.zeros(3)  # Adam's own step is then zero: only the decay moves the weight
+    optimizer.step()
+    assert optimizer.param_groups[0]["lr"] == 0.1
+    assert torch.allclose(weight.detach(), torch.full((3,), 1 - 0.1 * 0.5))
+
+
+def test_glai_patience_counts_from_the_switch(task):
+    # these blobs are learnt in an epoch or two: with the MLP's patience GLAI would stop in Phase 1
+    settings = RunSettings(
+        batch_size=32,
+        max_epochs=12,
+        patience=2,
+        glai_tau=0.0,
+        glai_check_every=8,
+        glai_max_structure_epochs=5.0,
+    )
+    glai = train_head(task, "glai", 0, settings)
+    phases = [p["phase"] for p in glai["curve"]["points"]]
+    assert phases[:4] == [1] * 4 and phases[4:].count(2) >= settings.patience  # switched in epoch 5
+    assert glai["glai"]["freeze_reason"] == "budget"
 
 
 def test_report_renders_from_the_json_alone(task, tmp_path):
