@@ -58,6 +58,8 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     assert unknown.returncode != 0 and "unknown bench setting" in unknown.stderr
     quick_e2e = glai_ssl("bench", "e2e", "--quick", "--out", str(tmp_path))
     assert quick_e2e.returncode != 0 and "not part of --quick" in quick_e2e.stderr
+    negative = glai_ssl("bench", "fixed-fmnist", "--glai-phase2-weight-decay", "-1", "--out", str(tmp_path))
+    assert negative.returncode != 0 and "--glai-phase2-weight-decay -1.0 (must be >= 0)" in negative.stderr
     assert not (tmp_path / "bench.json").exists()
 
 

@@ -154,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0.
     """
+    try:
+        RunSettings(**{f.name: getattr(args, f.name) for f in fields(RunSettings)})
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
     out = Path(args.out)
     log = setup_logging(out, "bench")
     device = resolve_device(args.device)

@@ -41,12 +41,37 @@ class RunSettings:
     glai_check_every: int = 50
     glai_max_structure_epochs: float = 3.0
     glai_structure_width: int | None = None
-    glai_path_ratio: float = (
-        4.0  # S 4x wider than the budget's minimum, pruned to it (results/bench_exploration)
-    )
+    # S 4x wider than the budget's minimum, its paths pruned to the budget (results/bench_exploration)
+    glai_path_ratio: float = 4.0
     glai_path_scale: float = 1.0
     lbfgs_iterations_per_eval: int = 5
     ridge: float = 1e-3
+
+    def __post_init__(self) -> None:
+        """Refuse settings no run could use, before any feature is cached or head trained."""
+        positive = ["lr", "batch_size", "max_epochs", "patience", "max_seconds", "glai_check_every"]
+        positive += [
+            "glai_max_structure_epochs",
+            "glai_path_ratio",
+            "glai_path_scale",
+            "lbfgs_iterations_per_eval",
+        ]
+        rules = {name: "> 0" for name in positive if not getattr(self, name) > 0}
+        rules |= {
+            n: ">= 0" for n in ("glai_phase2_weight_decay", "glai_tau", "ridge") if getattr(self, n) < 0
+        }
+        if self.glai_phase2_lr is not None and not self.glai_phase2_lr > 0:
+            rules["glai_phase2_lr"] = "> 0"
+        if self.glai_structure_width is not None and self.glai_structure_width < 1:
+            rules["glai_structure_width"] = ">= 1"
+        if self.glai_solver not in ("adam", "lbfgs", "ridge"):
+            rules["glai_solver"] = "one of adam, lbfgs, ridge"
+        if rules:
+            problems = "; ".join(
+                f"--{name.replace('_', '-')} {getattr(self, name)} (must be {rule})"
+                for name, rule in rules.items()
+            )
+            raise ValueError(f"invalid bench settings: {problems}")
 
 
 def _state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer, extra: list[Tensor]) -> int:
