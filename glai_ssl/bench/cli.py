@@ -21,6 +21,7 @@ from glai_ssl.bench.protocol import summarise_pairs
 from glai_ssl.bench.report import write_report
 from glai_ssl.bench.runners import RunSettings, train_head
 from glai_ssl.bench.settings import DEFAULT_SETTINGS, SETTINGS
+from glai_ssl.glai import PRUNING
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import (
     HelpFormatter,
@@ -34,7 +35,7 @@ from glai_ssl.utils.runtime import (
 CHOICES = [*SETTINGS, "heads", "e2e"]
 
 #: the values a RunSettings field accepts, where they are few
-SETTING_CHOICES = {"glai_solver": ("adam", "lbfgs", "ridge")}
+SETTING_CHOICES = {"glai_solver": ("adam", "lbfgs", "ridge"), "glai_prune": tuple(PRUNING)}
 
 #: --help of each RunSettings field
 SETTING_HELP = {
@@ -51,8 +52,9 @@ SETTING_HELP = {
     "glai_check_every": "optimizer steps between stability checks",
     "glai_max_structure_epochs": "freeze S after this many epochs at the latest",
     "glai_structure_width": "width of S (unset: the smallest width whose paths reach --glai-path-ratio x the MLP's parameters)",
-    "glai_path_ratio": "paths of S per MLP parameter (sets the width of S when --glai-structure-width is unset; the kept paths stay at the MLP's parameter count)",
+    "glai_path_ratio": "paths of S per MLP parameter (also for the GLAI variants of `bench heads`; sets the width of S when --glai-structure-width is unset; the kept paths stay at the MLP's parameter count)",
     "glai_path_scale": "path weights used as scale * theta",
+    "glai_prune": "what the path budget keeps (also in `bench heads`): single paths by path norm (the paper), or whole path features G_u(x) x_i with all their output weights (Phase 2 then costs the MLP's per step at any --glai-path-ratio)",
     "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs or ridge)",
     "ridge": "ridge penalty of the closed-form solver (--glai-solver ridge)",
 }
@@ -172,7 +174,11 @@ def run(args: argparse.Namespace) -> int:
     command = "glai-ssl bench " + " ".join(a for a in flags if a)
     heads = results = None
     if "heads" in names:
-        config = HeadBenchConfig(seeds=args.seeds if not args.quick else 2, rounds=5 if not args.quick else 3)
+        config = HeadBenchConfig(
+            seeds=args.seeds if not args.quick else 2,
+            rounds=5 if not args.quick else 3,
+            glai={"path_ratio": args.glai_path_ratio, "prune": args.glai_prune},
+        )
         heads = run_head_benchmark(config, device)
         write_json(out / "heads.json", {"args": args_dict(args), "command": command, **heads})
     names = [n for n in names if n != "heads"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -38,6 +38,7 @@ class HeadBenchConfig:
         rounds: interleaved rounds per seed (each variant once per round).
         steps_per_round: timed steps of one variant per round.
         warmup: untimed steps of each variant before the first round of a seed.
+        glai: options of the GLAI variants (``path_ratio``, ``prune``, ...; empty: the block's defaults).
     """
 
     heads: tuple[str, ...] = tuple(HEAD_CONFIGS)
@@ -46,9 +47,10 @@ class HeadBenchConfig:
     rounds: int = 5
     steps_per_round: int = 10
     warmup: int = 5
+    glai: dict = field(default_factory=dict)
 
 
-def build_variant(variant: str, head: str, device: torch.device) -> nn.Module:
+def build_variant(variant: str, head: str, device: torch.device, glai: dict | None = None) -> nn.Module:
     """A fresh head for one benchmark variant, on ``device``, in training mode.
 
     Args:
@@ -56,9 +58,11 @@ def build_variant(variant: str, head: str, device: torch.device) -> nn.Module:
             (the same block with its structure frozen at once, i.e. in the path form).
         head: a key of :data:`HEAD_CONFIGS` (lightly style and dims).
         device: where to put the module.
+        glai: options of the GLAI block (e.g. ``path_ratio``, ``prune``).
     """
     style, d0, hidden, dout = HEAD_CONFIGS[head]
-    module = make_head("mlp" if variant == "mlp" else "glai", d0, hidden, dout, style=style)
+    options = (glai or {}) if variant != "mlp" else {}
+    module = make_head("mlp" if variant == "mlp" else "glai", d0, hidden, dout, style=style, **options)
     if variant == "glai-phase2":
         module.freeze_structure()
     return module.to(device).train()
@@ -95,7 +99,7 @@ def run_head_benchmark(config: HeadBenchConfig, device: torch.device) -> dict:
         ratios = {v: [] for v in VARIANTS if v != "mlp"}
         for seed in range(config.seeds):
             torch.manual_seed(seed)
-            modules = {v: build_variant(v, head, device) for v in VARIANTS}
+            modules = {v: build_variant(v, head, device, config.glai) for v in VARIANTS}
             optimizers = {
                 v: torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-3)
                 for v, m in modules.items()
@@ -117,14 +121,14 @@ def run_head_benchmark(config: HeadBenchConfig, device: torch.device) -> dict:
                 ratios[v].append(statistics.median(seed_fb[v]) / statistics.median(seed_fb["mlp"]))
         counts = {}
         for v in VARIANTS:
-            module = build_variant(v, head, torch.device("cpu"))
+            module = build_variant(v, head, torch.device("cpu"), config.glai)
             counts[v] = {
                 "trainable": module.num_trainable_parameters()
                 if isinstance(module, GLAI)
                 else sum(p.numel() for p in module.parameters()),
                 "frozen": module.num_structure_parameters() if v == "glai-phase2" else 0,
             }
-        memory = {v: _peak_memory(v, head, device, config.batch_size, d0) for v in VARIANTS}
+        memory = {v: _peak_memory(v, head, device, config) for v in VARIANTS}
         results["heads"][head] = {
             "dims": [d0, hidden, dout],
             "style": style,
@@ -134,19 +138,19 @@ def run_head_benchmark(config: HeadBenchConfig, device: torch.device) -> dict:
             "parameters": counts,
             "peak_memory_bytes": memory,
             "glai_structure_widths": list(
-                build_variant("glai-phase1", head, torch.device("cpu")).structure_widths
+                build_variant("glai-phase1", head, torch.device("cpu"), config.glai).structure_widths
             ),
         }
     bar.close()
     return results
 
 
-def _peak_memory(variant: str, head: str, device: torch.device, batch_size: int, d0: int) -> int:
+def _peak_memory(variant: str, head: str, device: torch.device, config: HeadBenchConfig) -> int:
     """Peak memory of the first training step of a fresh head and Adam (see :mod:`glai_ssl.bench.memory`)."""
     torch.manual_seed(0)
-    module = build_variant(variant, head, device)
+    module = build_variant(variant, head, device, config.glai)
     optimizer = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=1e-3)
-    x = torch.randn(batch_size, d0, device=device, requires_grad=True)
+    x = torch.randn(config.batch_size, HEAD_CONFIGS[head][1], device=device, requires_grad=True)
     return peak_memory_bytes(module, optimizer, lambda: _step(module, optimizer, x, device), device)
 
 
@@ -154,7 +158,8 @@ def markdown_table(results: dict) -> str:
     """The micro-benchmark as a Markdown table."""
     lines = [
         f"Device: {results['device']}; batch {results['config']['batch_size']}; {results['config']['seeds']} seeds x "
-        f"{results['config']['rounds']} rounds x {results['config']['steps_per_round']} steps, interleaved.",
+        f"{results['config']['rounds']} rounds x {results['config']['steps_per_round']} steps, interleaved; "
+        f"GLAI options: {results['config'].get('glai') or 'the block defaults'}.",
         "",
         "| head | variant | trainable params | fwd+bwd ms (median) | ratio to MLP (mean over seeds) | Adam step ms | peak training memory MiB |",
         "|---|---|---:|---:|---:|---:|---:|",

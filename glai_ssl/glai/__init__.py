@@ -1,6 +1,6 @@
 """The GLAI block and its heads (GreenLightningAI, Mestre et al. 2025, arXiv 2510.00883)."""
 
-from glai_ssl.glai.block import GLAI, PhaseError
+from glai_ssl.glai.block import GLAI, PRUNING, PhaseError
 from glai_ssl.glai.heads import HEAD_STYLES, GLAIPredictionHead, GLAIProjectionHead, head_spec, make_head
 from glai_ssl.glai.spec import HeadSpec
 from glai_ssl.glai.stability import GateStabilityMonitor, StabilityConfig
@@ -12,6 +12,7 @@ __all__ = [
     "GLAIProjectionHead",
     "GateStabilityMonitor",
     "HeadSpec",
+    "PRUNING",
     "PhaseError",
     "StabilityConfig",
     "head_spec",

@@ -135,3 +135,26 @@ def prune_by_path_norm(paths: Tensor, keep: int) -> Tensor:
     mask = torch.zeros(total, dtype=torch.bool, device=paths.device)
     mask[torch.topk(flat, keep, sorted=False).indices] = True
     return mask.view_as(paths)
+
+
+def prune_by_feature_norm(paths: Tensor, keep: int) -> Tensor:
+    """Boolean mask keeping whole path features: the ``(u, i)`` rows ``A[u, :, i]`` of largest ``sum_o |A|``.
+
+    Phase 2 is a linear estimator on the path features ``G_u(x) x~_i``; this keeps the ``keep // dout`` features
+    whose paths have the largest total path norm, each with all ``dout`` of its output weights, and the
+    ``keep % dout`` largest entries of the next feature, so exactly ``keep`` entries stay [our choice; the paper
+    prunes single paths, :func:`prune_by_path_norm`]. Kept rows let Phase 2 run as one ``(B, K) x (K, dout)``
+    GEMM on the kept features, at the MLP's cost per step however wide ``S`` is.
+    """
+    units, dout, inputs = paths.shape
+    if not 0 < keep <= paths.numel():
+        raise ValueError(f"cannot keep {keep} of {paths.numel()} paths")
+    rows = paths.detach().abs().transpose(1, 2).reshape(units * inputs, dout)
+    order = rows.sum(1).argsort(descending=True)
+    full, rest = divmod(keep, dout)
+    mask = torch.zeros_like(rows, dtype=torch.bool)
+    mask[order[:full]] = True
+    if rest:
+        partial = order[full]
+        mask[partial, rows[partial].topk(rest).indices] = True
+    return mask.view(units, inputs, dout).transpose(1, 2).contiguous()

@@ -142,6 +142,6 @@ def fit_ridge(
     n, units, dout = len(x), g.shape[1], y.shape[1]
     paths = ((g.unsqueeze(2) * alpha.unsqueeze(1)).reshape(n, units * dout).t() @ x).view(units, dout, -1)
     mean_feature_out = torch.einsum("nu,ni,uoi->o", g, x, paths) / n
-    block.path_weight.copy_((paths * block.mask / block.path_scale).to(block.path_weight.dtype))
+    block.load_paths(paths)
     block.path_bias.copy_((y_mean - mean_feature_out).to(block.path_bias.dtype))
     return alpha

@@ -21,6 +21,7 @@ from pytorch_lightning.strategies import DDPStrategy
 from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
+from glai_ssl.eval.report import FEATURE_NORMS
 from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
 from glai_ssl.models.checkpoint import check_same_config, read_payload
@@ -141,6 +142,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of its weighted vote")
     parser.add_argument(
         "--probe-epochs", type=int, default=100, help="linear probe epochs in the final evaluation"
+    )
+    parser.add_argument(
+        "--feature-norm",
+        choices=FEATURE_NORMS,
+        default="none",
+        help="final evaluation on L2-normalised features (l2: SimpleShot's L2N, helps Omniglot episodes)",
     )
     parser.add_argument(
         "--no-final-eval", action="store_true", help="skip the final kNN / probe / few-shot evaluation"
@@ -466,6 +473,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
             knn_t=args.knn_t,
             probe_epochs=args.probe_epochs,
             seed=args.seed,
+            feature_norm=args.feature_norm,
         )
         log.info(f"evaluation: {result['evaluation']['summary']}")
     write_json(out / "results.json", result)

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from glai_ssl.glai import GLAI, PhaseError, StabilityConfig
-from glai_ssl.glai.paths import num_paths
+from glai_ssl.glai.paths import num_paths, path_products
 
 
 def trained_block(
@@ -122,14 +122,41 @@ def test_output_is_linear_in_path_weights_with_gates_fixed():
     torch.testing.assert_close(combined, separate, rtol=1e-4, atol=1e-4)
 
 
-def test_fast_path_matches_explicit_path_features():
-    block, x = trained_block(hidden=(16, 12), structure_widths=(4, 3))
+@pytest.mark.parametrize("hidden,widths", [((40,), 16), ((16, 12), (4, 3))])
+@pytest.mark.parametrize("prune", ["paths", "features"])
+def test_fast_path_matches_explicit_path_features(prune, hidden, widths):
+    block, x = trained_block(hidden=hidden, structure_widths=widths, prune=prune)
     block.freeze_structure()
     block.eval()
     gates = block.unit_gates(x)
+    x = x.clone().requires_grad_(True)
     features = gates.unsqueeze(2) * torch.cat([x, torch.ones(len(x), 1)], 1).unsqueeze(1)  # (B, U, d0+1)
     explicit = torch.einsum("bui,uoi->bo", features, block.effective_paths()) + block.path_bias
-    torch.testing.assert_close(block(x), explicit, rtol=1e-4, atol=1e-5)
+    cotangent = torch.randn_like(explicit)
+    (explicit * cotangent).sum().backward()
+    expected_grads = block.path_weight.grad, x.grad
+    block.path_weight.grad, x.grad = None, None
+    fast = block.path_forward(x, gates)
+    (fast * cotangent).sum().backward()
+    torch.testing.assert_close(fast, explicit, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(block.path_weight.grad, expected_grads[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(x.grad, expected_grads[1], rtol=1e-4, atol=1e-5)
+
+
+def test_feature_pruning_keeps_whole_path_features_of_largest_norm():
+    block, _ = trained_block(d0=24, hidden=(64,), dout=6, path_ratio=4, prune="features")
+    paths, _ = path_products(block.structure)
+    block.freeze_structure()
+    assert block.num_trainable_parameters() == block.spec.num_parameters() == 2054  # 2048 paths + 6 biases
+    outputs_kept = block.mask.sum(dim=1)  # (U, d0 + 1): kept output weights of each path feature
+    assert sorted(outputs_kept[outputs_kept > 0].tolist()) == [2] + [6] * 341  # 2048 = 341 * 6 + 2
+    norms = paths.abs().sum(dim=1)
+    assert norms[outputs_kept == 6].min() >= norms[outputs_kept == 0].max()
+    assert block.path_weight.shape == (
+        6,
+        342,
+    )  # theta holds the kept features only: Phase 2 is one small GEMM
+    torch.testing.assert_close(block.effective_paths(), paths * block.mask)
 
 
 def test_optimizer_built_before_the_switch_trains_path_weights():
@@ -196,15 +223,15 @@ def test_budget_stops_phase1():
     assert summary["config"] == block.config()
 
 
-@pytest.mark.parametrize("phase", [1, 2])
-def test_state_dict_round_trip(phase, tmp_path):
-    block, x = trained_block(output_batch_norm=True)
+@pytest.mark.parametrize("phase,prune", [(1, "paths"), (2, "paths"), (2, "features")])
+def test_state_dict_round_trip(phase, prune, tmp_path):
+    block, x = trained_block(output_batch_norm=True, prune=prune)
     if phase == 2:
         block.freeze_structure()
     block.eval()
     path = tmp_path / "glai.pt"
     torch.save(block.state_dict(), path)
-    fresh = GLAI(24, 40, 6, output_batch_norm=True, auto_freeze=False)
+    fresh = GLAI(24, 40, 6, output_batch_norm=True, prune=prune, auto_freeze=False)
     fresh.load_state_dict(torch.load(path, weights_only=False))
     fresh.eval()
     assert fresh.phase == phase
@@ -219,6 +246,8 @@ def test_loading_another_config_or_going_back_a_phase_fails_clearly():
     other = GLAI(24, 41, 6, auto_freeze=False)
     with pytest.raises(ValueError, match="another config.*spec"):
         other.load_state_dict(block.state_dict())
+    with pytest.raises(ValueError, match="another config; prune: checkpoint paths vs this module features"):
+        GLAI(24, 40, 6, prune="features", auto_freeze=False).load_state_dict(block.state_dict())
     frozen, _ = trained_block()
     frozen.freeze_structure()
     with pytest.raises(PhaseError, match="Phase-1 GLAI state into a block already in Phase 2"):
@@ -240,6 +269,8 @@ def test_clear_errors_for_bad_input_and_misuse():
         GLAI(24, 40, 6, structure_widths=1, budget=10_000)
     with pytest.raises(ValueError, match="structure_widths"):
         GLAI(24, [40, 40], 6, structure_widths=3)
+    with pytest.raises(ValueError, match="unknown prune 'units'; choose one of paths, features"):
+        GLAI(24, 40, 6, prune="units")
 
 
 def test_bf16_autocast_runs_in_both_phases():

@@ -1,14 +1,17 @@
 """Phase-2 solvers on cached inputs: ridge in closed form equals the optimum that gradient methods reach."""
 
+import pytest
 import torch
 
 from glai_ssl.glai import GLAI
 from glai_ssl.glai.solvers import cache_gates, fit_lbfgs, fit_minibatch, fit_ridge
 
 
-def frozen_block(budget="all"):
+def frozen_block(budget="all", prune="paths"):
     torch.manual_seed(0)
-    block = GLAI(6, 12, 3, batch_norm=False, structure_widths=4, budget=budget, auto_freeze=False)
+    block = GLAI(
+        6, 12, 3, batch_norm=False, structure_widths=4, budget=budget, prune=prune, auto_freeze=False
+    )
     block.freeze_structure()
     x = torch.randn(80, 6, dtype=torch.float64)
     y = torch.randn(80, 3, dtype=torch.float64)
@@ -20,9 +23,10 @@ def ridge_objective(block, x, y, gates, ridge):
     return residual.pow(2).sum() + ridge * block.effective_paths().pow(2).sum()
 
 
-def test_ridge_matches_the_gradient_optimum():
+@pytest.mark.parametrize("prune", ["paths", "features"])  # theta as (U, dout, d0 + 1) or as (dout, K)
+def test_ridge_matches_the_gradient_optimum(prune):
     ridge = 0.5
-    block, x, y = frozen_block()
+    block, x, y = frozen_block(prune=prune)
     gates = cache_gates(block, x)
     fit_ridge(block, x, y, ridge=ridge, gates=gates)
     closed = ridge_objective(block, x, y, gates, ridge).item()
