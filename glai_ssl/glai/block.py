@@ -493,7 +493,8 @@ class GLAI(nn.Module):
             raise ValueError(
                 f"state dict at {prefix or '<root>'!r} has no GLAI extra state: it was not saved from a GLAI block"
             )
-        mine, theirs = self.config(), extra["config"]
+        # checkpoints from before the prune option pruned single paths
+        mine, theirs = self.config(), {"prune": "paths", **extra["config"]}
         if mine != theirs:
             diffs = [
                 f"{k}: checkpoint {theirs.get(k)} vs this module {mine[k]}"

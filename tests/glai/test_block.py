@@ -248,6 +248,10 @@ def test_loading_another_config_or_going_back_a_phase_fails_clearly():
         other.load_state_dict(block.state_dict())
     with pytest.raises(ValueError, match="another config; prune: checkpoint paths vs this module features"):
         GLAI(24, 40, 6, prune="features", auto_freeze=False).load_state_dict(block.state_dict())
+    old = block.state_dict()  # saved before the prune option existed: single paths
+    old["_extra_state"] = {**old["_extra_state"], "config": {**block.config()}}
+    del old["_extra_state"]["config"]["prune"]
+    GLAI(24, 40, 6, auto_freeze=False).load_state_dict(old)
     frozen, _ = trained_block()
     frozen.freeze_structure()
     with pytest.raises(PhaseError, match="Phase-1 GLAI state into a block already in Phase 2"):
