@@ -49,6 +49,7 @@ def evaluate_backbone(
     if feature_norm not in FEATURE_NORMS:
         raise ValueError(f"unknown feature_norm {feature_norm!r}; choose one of {', '.join(FEATURE_NORMS)}")
     backbone = backbone.to(device)
+    note = " (L2-normalised features)" if feature_norm == "l2" else ""
 
     def features_of(images, desc: str) -> torch.Tensor:
         features = extract_features(backbone, images, device=device, desc=desc)
@@ -80,7 +81,7 @@ def evaluate_backbone(
             "feature_norm": feature_norm,
             "fewshot": tasks,
             "seconds": time.perf_counter() - start,
-            "summary": text + (" (L2-normalised features)" if feature_norm == "l2" else ""),
+            "summary": text + note,
         }
     train = load_dataset(dataset, "train", data_root=data_root)
     test = load_dataset(dataset, "test", data_root=data_root)
@@ -100,6 +101,5 @@ def evaluate_backbone(
         "linear_probe_train_accuracy": probe.train_accuracy,
         "probe_epochs": probe_epochs,
         "seconds": time.perf_counter() - start,
-        "summary": f"kNN {100 * knn:.2f}%, linear probe {100 * probe.test_accuracy:.2f}% on {dataset}/test"
-        + (" (L2-normalised features)" if feature_norm == "l2" else ""),
+        "summary": f"kNN {100 * knn:.2f}%, linear probe {100 * probe.test_accuracy:.2f}% on {dataset}/test{note}",
     }

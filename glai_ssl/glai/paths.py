@@ -143,7 +143,7 @@ def prune_by_feature_norm(paths: Tensor, keep: int) -> Tensor:
     Phase 2 is a linear estimator on the path features ``G_u(x) x~_i``; this keeps the ``keep // dout`` features
     whose paths have the largest total path norm, each with all ``dout`` of its output weights, and the
     ``keep % dout`` largest entries of the next feature, so exactly ``keep`` entries stay [our choice; the paper
-    prunes single paths, :func:`prune_by_path_norm`]. Kept rows let Phase 2 run as one ``(B, K) x (K, dout)``
+    prunes single paths, :func:`prune_by_path_norm`]. Kept rows let Phase 2 run as one ``(dout, K) x (K, B)``
     GEMM on the kept features, at the MLP's cost per step however wide ``S`` is.
     """
     units, dout, inputs = paths.shape
