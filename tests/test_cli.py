@@ -60,6 +60,11 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     assert quick_e2e.returncode != 0 and "not part of --quick" in quick_e2e.stderr
     negative = glai_ssl("bench", "fixed-fmnist", "--glai-phase2-weight-decay", "-1", "--out", str(tmp_path))
     assert negative.returncode != 0 and "--glai-phase2-weight-decay -1.0 (must be >= 0)" in negative.stderr
+    refit = glai_ssl("bench", "fixed-fmnist", "--glai-prune", "paths", "--glai-refit-ridge", "0.01")
+    assert (
+        refit.returncode != 0
+        and "--glai-prune paths (must be features with --glai-refit-ridge" in refit.stderr
+    )
     assert not (tmp_path / "bench.json").exists()
 
 

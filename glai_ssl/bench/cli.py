@@ -57,6 +57,8 @@ SETTING_HELP = {
     "glai_prune": "what the path budget keeps (also in `bench heads`): single paths by path norm (the paper), or whole path features G_u(x) x_i with all their output weights (Phase 2 then costs the MLP's per step at any --glai-path-ratio)",
     "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs or ridge)",
     "ridge": "ridge penalty of the closed-form solver (--glai-solver ridge)",
+    "glai_refit_ridge": "at GLAI's switch, fit the kept path features to S's own outputs by ridge regression toward the pruned path products, this times the Gram matrix's mean diagonal (unset: no refit; needs --glai-prune features)",
+    "glai_refit_samples": "training inputs the switch's refit uses (--glai-refit-ridge)",
 }
 
 

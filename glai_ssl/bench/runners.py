@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from glai_ssl.bench.protocol import Curve, TrainClock
 from glai_ssl.bench.tasks import HeadTask
 from glai_ssl.glai import GLAI, PRUNING, StabilityConfig
-from glai_ssl.glai.solvers import cache_gates, fit_ridge
+from glai_ssl.glai.solvers import cache_gates, fit_ridge, refit_to_structure
 
 
 @dataclass
@@ -48,10 +48,14 @@ class RunSettings:
     glai_prune: str = "features"  # features | paths (single paths by path norm, the paper)
     lbfgs_iterations_per_eval: int = 5
     ridge: float = 1e-3
+    # at the switch, fit the kept path features to S's outputs (ridge relative to the Gram diagonal; None: off)
+    glai_refit_ridge: float | None = None
+    glai_refit_samples: int = 4096
 
     def __post_init__(self) -> None:
         """Refuse settings no run could use, before any feature is cached or head trained."""
         positive = ["lr", "batch_size", "max_epochs", "patience", "max_seconds", "glai_check_every"]
+        positive += ["glai_refit_samples"]
         positive += [
             "glai_max_structure_epochs",
             "glai_path_ratio",
@@ -70,6 +74,10 @@ class RunSettings:
             rules["glai_solver"] = "one of adam, lbfgs, ridge"
         if self.glai_prune not in PRUNING:
             rules["glai_prune"] = f"one of {', '.join(PRUNING)}"
+        if self.glai_refit_ridge is not None and not self.glai_refit_ridge >= 0:
+            rules["glai_refit_ridge"] = ">= 0"
+        if self.glai_refit_ridge is not None and self.glai_prune != "features":
+            rules["glai_prune"] = "features with --glai-refit-ridge (the refit solves on kept path features)"
         if rules:
             problems = "; ".join(
                 f"--{name.replace('_', '-')} {getattr(self, name)} (must be {rule})"
@@ -178,6 +186,16 @@ def train_head(
                 module.freeze_structure()
                 curve.mark(clock.read(), step, f"{name} frozen ({module.monitor.reason})")
         if pending and all(m.phase == 2 for m, _ in glai_probes.values()):
+            if settings.glai_refit_ridge is not None:
+                # in order: a later module's inputs are the outputs of the modules refitted before it
+                for name in glai_probes:
+                    module, inputs = task.glai_probes(model, settings.glai_refit_samples)[name]
+                    fit = refit_to_structure(module, inputs, ridge=settings.glai_refit_ridge)
+                    curve.mark(
+                        clock.read(),
+                        step,
+                        f"{name} refit to S: error {fit['before']:.3f} -> {fit['after']:.3f}",
+                    )
             configure_phase2(optimizer, settings)
             gates = cache_gates(head, task.inputs)
             curve.mark(clock.read(), step, "gates cached")

@@ -59,10 +59,17 @@ class HeadTask(ABC):
         )
         return model
 
-    def glai_probes(self, model: nn.Module) -> dict[str, tuple[GLAI, Tensor]]:
-        """Each GLAI module of ``model`` with the fixed probe inputs of its stability checks."""
+    def glai_probes(self, model: nn.Module, size: int | None = None) -> dict[str, tuple[GLAI, Tensor]]:
+        """Each GLAI module of ``model`` with its inputs: the fixed probe of its stability checks (the first
+        ``probe_size`` inputs), or ``size`` inputs spread evenly over ``inputs`` (for the switch's refit)."""
         head = model.head
-        return {"head": (head, self.inputs[: self.probe_size])} if isinstance(head, GLAI) else {}
+        return {"head": (head, self.probe_inputs(size))} if isinstance(head, GLAI) else {}
+
+    def probe_inputs(self, size: int | None = None) -> Tensor:
+        """The first ``probe_size`` inputs, or ``size`` inputs at evenly spaced indices (every class, if sorted)."""
+        if size is None:
+            return self.inputs[: self.probe_size]
+        return self.inputs[torch.linspace(0, len(self.inputs) - 1, min(size, len(self.inputs))).long()]
 
     @abstractmethod
     def batches(self, generator: torch.Generator, batch_size: int) -> Iterator:
@@ -181,13 +188,13 @@ class SSLHead(HeadTask):
                 model.target.auto_freeze = False
         return model
 
-    def glai_probes(self, model):
+    def glai_probes(self, model, size=None):
         """The head's probe; with BYOL's loss also the predictor's: the head's outputs on the probe inputs."""
-        probes = super().glai_probes(model)
+        probes = super().glai_probes(model, size)
         if self.loss_name == "byol" and isinstance(model.predictor, GLAI):
             with torch.no_grad():
                 model.head.eval()
-                probes["predictor"] = (model.predictor, model.head(self.inputs[: self.probe_size]))
+                probes["predictor"] = (model.predictor, model.head(self.probe_inputs(size)))
                 model.head.train()
         return probes
 

@@ -253,6 +253,8 @@ def head_config(args: argparse.Namespace) -> HeadConfig:
             ("structure_widths", args.structure_width),
             ("path_ratio", args.path_ratio),
             ("path_scale", args.path_scale),
+            ("prune", args.prune),
+            ("refit_ridge", args.refit_ridge),
         ):
             if value is not None:
                 glai[key] = value
@@ -265,6 +267,11 @@ def head_config(args: argparse.Namespace) -> HeadConfig:
             )
             if value is not None
         }
+        if args.refit_ridge is not None and (args.prune != "features" or not args.refit_ridge >= 0):
+            raise ValueError(
+                f"--refit-ridge {args.refit_ridge} needs --prune features (got {args.prune}) and a value >= 0: "
+                "the refit solves on the kept path features"
+            )
         episode_size = args.way * (args.shot + args.query)
         if episode_size < StabilityConfig().probe_size:
             stability["probe_size"] = episode_size

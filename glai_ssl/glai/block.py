@@ -88,6 +88,11 @@ class GLAI(nn.Module):
         stability: when to freeze; a :class:`StabilityConfig` or a dict of its fields.
         auto_freeze: watch the gates inside ``forward`` and, when stable, freeze right after the next optimizer
             step. Turn off to drive the switch yourself with :meth:`check_stability` / :meth:`freeze_structure`.
+        refit_ridge: with ``prune="features"``, fit the kept path weights to ``S``'s own outputs at the switch
+            (:func:`~glai_ssl.glai.solvers.refit_to_structure`; ridge toward the pruned path products, this
+            times the Gram matrix's mean diagonal), on the inputs of the last training calls (up to
+            ``refit_samples``) [our choice]; ``None``: keep the pruned path products as they are.
+        refit_samples: how many recent training inputs the refit keeps and uses.
 
     Shapes:
         input ``(B, input_dim)``, output ``(B, output_dim)``.
@@ -109,6 +114,8 @@ class GLAI(nn.Module):
         prune: str = "paths",
         stability: StabilityConfig | dict | None = None,
         auto_freeze: bool = True,
+        refit_ridge: float | None = None,
+        refit_samples: int = 2048,
     ) -> None:
         super().__init__()
         stability = StabilityConfig(**stability) if isinstance(stability, dict) else stability
@@ -131,6 +138,16 @@ class GLAI(nn.Module):
         self.path_ratio = path_ratio
         self.path_scale = float(path_scale)
         self.auto_freeze = auto_freeze
+        if refit_ridge is not None and (prune != "features" or not refit_ridge >= 0):
+            raise ValueError(
+                f"refit_ridge={refit_ridge} needs prune='features' (got {prune!r}) and a value >= 0"
+            )
+        if refit_samples < 1:
+            raise ValueError(f"refit_samples must be >= 1, got {refit_samples}")
+        self.refit_ridge = refit_ridge
+        self.refit_samples = refit_samples
+        self.refit_fit: dict[str, float] | None = None  # relative error to S before / after the refit
+        self._recent_inputs: list[Tensor] = []
         self.structure = self.spec.with_hidden(widths).build_mlp()
 
         self.num_units = unit_counts(widths)[-1]
@@ -214,6 +231,8 @@ class GLAI(nn.Module):
                 f"flatten the features or set input_dim={x.shape[-1] if x.ndim else '?'}"
             )
         if self.phase == STRUCTURE:
+            if self.training and self.refit_ridge is not None:
+                self._remember(x)
             if self.training and self.auto_freeze:
                 self._observe(x)
             if self.phase == STRUCTURE:
@@ -237,10 +256,7 @@ class GLAI(nn.Module):
         if self._pruned:
             weight = _MaskGradient.apply(weight, self.feature_mask if self.prune == "features" else self.mask)
         if self.prune == "features":
-            # the kept path features G_u(x) x~_i only, (dout, K) @ (K, B) with row gathers: 3-10x faster on CPU
-            # than (B, K) @ (K, dout) with column gathers (measured)
-            gated = gates.to(x1.dtype).t().contiguous().index_select(0, self.feature_units)
-            y = (weight @ (gated * x1.t().contiguous().index_select(0, self.feature_inputs))).t()
+            y = (weight @ self._kept_features(x1, gates)).t()
         else:
             z = x1 @ weight.view(-1, self.spec.input_dim + 1).t()
             y = torch.bmm(gates.to(z.dtype).unsqueeze(1), z.view(x.shape[0], self.num_units, -1)).squeeze(1)
@@ -251,6 +267,23 @@ class GLAI(nn.Module):
         if self.output_norm is not None:
             y = self.output_norm(y)
         return y
+
+    def _kept_features(self, x1: Tensor, gates: Tensor) -> Tensor:
+        """The kept path features ``G_u(x) x~_i`` as ``(K, B)`` from ``x~ (B, d0 + 1)`` (``prune="features"``).
+
+        Row gathers into a ``(K, B)`` layout: ``(dout, K) @ (K, B)`` is 3-10x faster on CPU than ``(B, K) @ (K, dout)``
+        with column gathers (measured).
+        """
+        gated = gates.to(x1.dtype).t().contiguous().index_select(0, self.feature_units)
+        return gated * x1.t().contiguous().index_select(0, self.feature_inputs)
+
+    def kept_path_features(self, x: Tensor, gates: Tensor) -> Tensor:
+        """Phase 2's design matrix with ``prune="features"``: the kept path features ``(K, B)`` of inputs ``(B, d0)``
+        and their combined gates; the output before ``path_scale``, bias and BatchNorm is ``theta @ features``."""
+        self._require_phase(PATHS, "kept_path_features")
+        if self.prune != "features":
+            raise ValueError(f"kept_path_features needs prune='features'; this block prunes {self.prune!r}")
+        return self._kept_features(torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1), gates)
 
     def effective_paths(self) -> Tensor:
         """``A = path_scale * theta * mask``, shape ``(U, dout, d0 + 1)`` (a copy, for analysis and solvers)."""
@@ -310,6 +343,12 @@ class GLAI(nn.Module):
         out_of_budget = config.max_steps is not None and self.steps >= config.max_steps
         if (due or out_of_budget) and self._agree(self.check_stability()):
             self._schedule_freeze()
+
+    def _remember(self, x: Tensor) -> None:
+        """Keep the latest training inputs (at least ``refit_samples`` rows, newest first) for the switch's refit."""
+        self._recent_inputs = [x.detach(), *self._recent_inputs]
+        while sum(len(t) for t in self._recent_inputs[:-1]) >= self.refit_samples:
+            self._recent_inputs.pop()
 
     def _schedule_freeze(self) -> None:
         """Freeze right after the next optimizer step, not in the middle of a training step.
@@ -382,6 +421,19 @@ class GLAI(nn.Module):
             self.output_norm.load_state_dict(structure_norm.state_dict())
         self.switch_step = self.steps
         self._pruned = not bool(self.mask.all())
+        if self.refit_ridge is not None and self._recent_inputs:
+            self._refit(torch.cat(self._recent_inputs)[: self.refit_samples])
+        self._recent_inputs = []
+
+    def _refit(self, inputs: Tensor) -> None:
+        """Fit the kept path weights to ``S`` on ``inputs``; in a distributed run rank 0's fit is broadcast."""
+        from glai_ssl.glai.solvers import refit_to_structure  # solvers build on this module
+
+        self.refit_fit = refit_to_structure(self, inputs.to(self.path_weight.dtype), ridge=self.refit_ridge)
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            for tensor in (self.path_weight, self.path_bias):
+                if tensor is not None:
+                    dist.broadcast(tensor.data, src=0)
 
     @staticmethod
     def _agree(flag: bool) -> bool:
@@ -452,12 +504,14 @@ class GLAI(nn.Module):
             "switch_step": self.switch_step,
             "freeze_reason": self.monitor.reason,
             "trace": self.stability_trace,
+            "refit": self.refit_fit,
             "trainable_parameters": self.num_trainable_parameters(),
             "structure_parameters": self.num_structure_parameters(),
         }
 
     def get_extra_state(self) -> dict:
-        """The non-tensor state kept in state dicts: config, phase, step counters, switch step and monitor."""
+        """The state kept in state dicts beside the tensors: config, phase, step counters, switch step, monitor,
+        the refit's result and (with ``refit_ridge``, in Phase 1) the recent inputs it will fit on."""
         return {
             "config": self.config(),
             "phase": self.phase,
@@ -465,6 +519,9 @@ class GLAI(nn.Module):
             "probe_count": self.probe_count,
             "switch_step": self.switch_step,
             "monitor": self.monitor.state(),
+            # kept so that a run resumed in Phase 1 refits on the same inputs as an uninterrupted one
+            "recent_inputs": [t.cpu() for t in self._recent_inputs],
+            "refit_fit": self.refit_fit,
         }
 
     def set_extra_state(self, state: dict) -> None:
@@ -477,6 +534,8 @@ class GLAI(nn.Module):
         self.probe_count = int(state["probe_count"])
         self.switch_step = state["switch_step"]
         self.monitor.load(state["monitor"])
+        self._recent_inputs = [t.to(self.probe.device) for t in state.get("recent_inputs", [])]
+        self.refit_fit = state.get("refit_fit")
         if state["phase"] == PATHS and self.phase == STRUCTURE:
             for param in self.structure.parameters():
                 param.requires_grad_(False)

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.eval.report import FEATURE_NORMS
-from glai_ssl.glai import StabilityConfig
+from glai_ssl.glai import PRUNING, StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
 from glai_ssl.models.checkpoint import check_same_config, read_payload
 from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
@@ -176,6 +176,18 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     glai.add_argument(
         "--glai-path-scale", type=float, default=None, help="path weights used as scale * theta"
     )
+    glai.add_argument(
+        "--glai-prune",
+        default=None,
+        choices=tuple(PRUNING),
+        help="what the path budget keeps: single paths (the paper) or whole path features",
+    )
+    glai.add_argument(
+        "--glai-refit-ridge",
+        type=float,
+        default=None,
+        help="at the switch, fit the kept path features to S's outputs (ridge, relative; needs --glai-prune features)",
+    )
     glai.add_argument("--glai-tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument("--glai-patience", type=int, default=None, help="stable checks in a row to freeze")
     glai.add_argument(
@@ -201,6 +213,8 @@ def glai_options(args: argparse.Namespace, steps_per_epoch: int) -> dict:
         ("glai_structure_width", "structure_widths"),
         ("glai_path_ratio", "path_ratio"),
         ("glai_path_scale", "path_scale"),
+        ("glai_prune", "prune"),
+        ("glai_refit_ridge", "refit_ridge"),
     ):
         if getattr(args, flag) is not None:
             options[key] = getattr(args, flag)
@@ -239,6 +253,13 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
+    if args.glai_refit_ridge is not None and (
+        args.glai_prune != "features" or not args.glai_refit_ridge >= 0
+    ):
+        raise SystemExit(
+            f"error: --glai-refit-ridge {args.glai_refit_ridge} needs --glai-prune features (got "
+            f"{args.glai_prune}) and a value >= 0: the refit solves on the kept path features"
+        )
     try:
         view_settings(args.dataset, **view_overrides(args.view))
     except ValueError as error:

@@ -328,3 +328,55 @@ def test_probe_is_fixed_at_the_first_check_with_small_batches():
         loss.backward()
         optimizer.step()
     assert block.probe_count == 4 and len(block.stability_trace) == 4
+
+
+def refit_run(steps, state=None, seed=0):
+    """A features-pruned block with a switch refit, trained with auto-freeze on fresh batches; optionally
+    started from a saved (block, optimizer) state."""
+    torch.manual_seed(seed)
+    block = GLAI(
+        8,
+        16,
+        3,
+        batch_norm=False,
+        path_ratio=8,
+        prune="features",
+        refit_ridge=1e-3,
+        refit_samples=96,
+        stability=StabilityConfig(tau=0.0, check_every=5, max_steps=12, probe_size=32),
+    )
+    optimizer = torch.optim.Adam(block.parameters(), lr=1e-2)
+    start = 0
+    if state is not None:
+        block.load_state_dict(state["block"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+    data = torch.Generator().manual_seed(1)
+    batches = [torch.randn(32, 8, generator=data) for _ in range(20)]
+    for step in range(start, steps):
+        x = batches[step]
+        loss = (block(x) - x[:, :3].sin()).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return block, optimizer
+
+
+def test_switch_refit_fits_kept_paths_to_s_and_resumes_the_same():
+    block, _ = refit_run(15)
+    assert block.phase == 2 and block.switch_step == 12
+    fit = block.summary()["refit"]
+    assert (
+        fit["after"] < 0.5 * fit["before"]
+    )  # pruning 8x the budget's paths moved the function; the fit undoes most
+    # interrupted in Phase 1 (after step 10, with 96 recent inputs kept) and resumed: the same refit, the same weights
+    interrupted, optimizer = refit_run(10)
+    state = {"block": interrupted.state_dict(), "optimizer": optimizer.state_dict(), "step": 10}
+    resumed, _ = refit_run(15, state)
+    torch.testing.assert_close(resumed.path_weight, block.path_weight)
+    assert resumed.summary()["refit"] == fit
+
+
+def test_refit_needs_path_features():
+    with pytest.raises(ValueError, match="prune='features'"):
+        GLAI(8, 16, 3, refit_ridge=1e-3)

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from glai_ssl.glai import GLAI
-from glai_ssl.glai.solvers import cache_gates, fit_lbfgs, fit_minibatch, fit_ridge
+from glai_ssl.glai.solvers import (
+    cache_gates,
+    fit_kept_ridge,
+    fit_lbfgs,
+    fit_minibatch,
+    fit_ridge,
+    refit_to_structure,
+    structure_outputs,
+)
 
 
 def frozen_block(budget="all", prune="paths"):
@@ -23,10 +31,12 @@ def ridge_objective(block, x, y, gates, ridge):
     return residual.pow(2).sum() + ridge * block.effective_paths().pow(2).sum()
 
 
-@pytest.mark.parametrize("prune", ["paths", "features"])  # theta as (U, dout, d0 + 1) or as (dout, K)
-def test_ridge_matches_the_gradient_optimum(prune):
+# theta as (U, dout, d0 + 1) (dual), or as (dout, K) (primal); 35 = 3 biases + 10 whole features + 2 paths of an
+# 11th, so the primal solve must handle a partly kept feature
+@pytest.mark.parametrize(("prune", "budget"), [("paths", "all"), ("features", "all"), ("features", 35)])
+def test_ridge_matches_the_gradient_optimum(prune, budget):
     ridge = 0.5
-    block, x, y = frozen_block(prune=prune)
+    block, x, y = frozen_block(budget=budget, prune=prune)
     gates = cache_gates(block, x)
     fit_ridge(block, x, y, ridge=ridge, gates=gates)
     closed = ridge_objective(block, x, y, gates, ridge).item()
@@ -91,3 +101,56 @@ def test_fit_minibatch_and_lbfgs_reduce_classification_loss():
     assert final < history[-1]
     accuracy = (block(x).argmax(1) == labels).float().mean()
     assert accuracy > 0.9
+
+
+def wide_block(output_batch_norm=False):
+    """A prune='features' block whose S (trained a little, so its paths differ in norm) is pruned to a budget."""
+    torch.manual_seed(0)
+    block = GLAI(
+        6, 8, 3, structure_widths=16, prune="features", output_batch_norm=output_batch_norm, auto_freeze=False
+    )
+    x = torch.randn(400, 6)
+    optimizer = torch.optim.Adam(block.structure.parameters(), lr=1e-2)
+    for _ in range(50):
+        loss = (block(x) - x[:, :3].sin()).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    block.freeze_structure()
+    return block, x
+
+
+@pytest.mark.parametrize("output_batch_norm", [False, True])
+def test_refit_brings_the_pruned_block_closer_to_s(output_batch_norm):
+    block, x = wide_block(output_batch_norm)
+    assert block._pruned  # S has 16 * 3 * 7 = 336 paths; the MLP's budget is 91
+    reference = block.structure(x)  # S in eval mode, output BatchNorm included
+    before = (block.path_forward(x, cache_gates(block, x)) - reference).pow(2).mean()
+    fit = refit_to_structure(block, x, ridge=1e-4)
+    after = (block.path_forward(x, cache_gates(block, x)) - reference).pow(2).mean()
+    assert fit["after"] < 0.5 * fit["before"]
+    assert after < 0.5 * before
+    assert int((block.effective_paths() != 0).sum()) <= int(block.mask.sum())  # pruned paths stay zero
+
+
+def test_refit_of_an_unpruned_block_keeps_s():
+    torch.manual_seed(0)
+    block = GLAI(6, 8, 3, structure_widths=4, prune="features", budget="all", auto_freeze=False)
+    x = torch.randn(200, 6)
+    block.freeze_structure()
+    fit = refit_to_structure(block, x, ridge=1e-2)
+    assert fit["before"] < 1e-10 and fit["after"] < 1e-10
+    torch.testing.assert_close(block.path_forward(x, cache_gates(block, x)), structure_outputs(block, x))
+
+
+def test_large_refit_ridge_keeps_the_pruned_products():
+    block, x = wide_block()
+    pruned = block.path_weight.detach().clone()
+    refit_to_structure(block, x, ridge=1e9)
+    torch.testing.assert_close(block.path_weight.detach(), pruned, rtol=1e-4, atol=1e-6)
+
+
+def test_kept_ridge_needs_path_features():
+    block, x, y = frozen_block(prune="paths")
+    with pytest.raises(ValueError, match="prune='features'"):
+        fit_kept_ridge(block, x, y, cache_gates(block, x), ridge=1.0)

@@ -40,8 +40,10 @@ def test_short_real_run_lowers_the_loss(tmp_path, data_root):
 
 
 @pytest.mark.slow
-def test_resume_equals_an_uninterrupted_run(tmp_path, data_root):
+@pytest.mark.parametrize("pruning", [[], ["--glai-prune", "features", "--glai-refit-ridge", "1e-3"]])
+def test_resume_equals_an_uninterrupted_run(tmp_path, data_root, pruning):
     flags = [
+        *pruning,
         "--train-size",
         "512",
         "--batch-size",
@@ -70,6 +72,9 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root):
         == resumed["glai"]["projection_head"]["switch_step"]
         == 12
     )
+    if pruning:  # the refit ran at the switch, on the inputs kept across the interruption
+        refit = full["glai"]["projection_head"]["refit"]
+        assert refit["after"] < refit["before"] and resumed["glai"]["projection_head"]["refit"] == refit
     a, b = step_losses(tmp_path / "full"), step_losses(tmp_path / "part")
     later = [s for s in a if s >= 8]
     assert later and all(s in b for s in later)
@@ -148,6 +153,8 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--view", "rr_degrees=a lot"], "expected FIELD=NUMBER"),
         (["--temperature", "0"], "--temperature 0: give a value > 0"),
         (["--temperature", "nan"], "--temperature nan: give a value > 0"),
+        (["--glai-refit-ridge", "0.01"], "--glai-refit-ridge 0.01 needs --glai-prune features"),
+        (["--glai-prune", "features", "--glai-refit-ridge", "-1"], "and a value >= 0"),
     ],
 )
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
