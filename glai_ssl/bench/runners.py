@@ -6,8 +6,8 @@ the solvers below. GLAI's early-stopping patience counts from its switch to Phas
 
 * ``adam``: minibatches on the cached gates (the optimizer built at the start continues);
 * ``lbfgs``: full-batch L-BFGS (convex tasks: cross-entropy on cached features);
-* ``ridge``: closed-form ridge regression on one-hot targets (convex tasks), then a short L-BFGS refinement
-  on cross-entropy.
+* ``ridge``: closed-form ridge regression on one-hot targets (convex tasks; exact and on every input in the
+  primal with ``prune="features"``), then a short L-BFGS refinement on cross-entropy.
 """
 
 from __future__ import annotations
@@ -245,7 +245,9 @@ def _convex_phase2(
     head: GLAI = model.head
     features, targets = task.inputs, task.targets
     if settings.glai_solver == "ridge":
-        subset = torch.randperm(len(features), generator=torch.Generator().manual_seed(0))[:8000]
+        # the dual builds an N x N kernel: a subset; the primal (prune="features") takes every input
+        keep = len(features) if head.prune == "features" else 8000
+        subset = torch.randperm(len(features), generator=torch.Generator().manual_seed(0))[:keep]
         fit_ridge(head, features[subset], targets[subset], ridge=settings.ridge, gates=gates[subset])
         curve.mark(clock.read(), 0, "ridge solved")
     params = [p for p in (head.path_weight, head.path_bias) if p is not None]

@@ -207,22 +207,45 @@ def fit_kept_ridge(
         cross -= n * torch.outer(feature_mean, target_mean)
     strength = ridge * float(gram.diagonal().mean()) if relative else ridge
     rhs = cross + strength * weights if toward_current else cross
-    solution = torch.zeros_like(weights)
-    patterns, group = torch.unique(block.feature_mask, dim=0, return_inverse=True)  # per output
-    for pattern_index, pattern in enumerate(patterns):
-        rows, outs = pattern.nonzero().squeeze(1), (group == pattern_index).nonzero().squeeze(1)
-        system = gram[rows][:, rows] + strength * torch.eye(len(rows), dtype=f64, device=gram.device)
-        solution[rows[:, None], outs] = torch.linalg.solve(system, rhs[rows][:, outs])
+    solution = _solve_by_pattern(gram, strength, rhs, block.feature_mask)
     block.path_weight.copy_((solution.t() / block.path_scale).to(block.path_weight.dtype))
     if block.path_bias is not None:
         block.path_bias.copy_((target_mean - feature_mean @ solution).to(block.path_bias.dtype))
-        bias = block.path_bias.to(f64)
-    residual_after = 0.0
-    for index in chunks:
-        phi = block.kept_path_features(features[index], gates[index])
-        residual_after += float((phi.t().to(f64) @ solution + bias - targets[index].to(f64)).pow(2).sum())
+    # the fitted residual from the (centred) moments: ||T||^2 - 2 tr(W^T Phi^T T) + tr(W^T Phi^T Phi W)
     spread = max(target_sq - float(target_sum.pow(2).sum()) / n, 1e-30)
-    return {"before": residual_before / spread, "after": residual_after / spread}
+    centred_sq = spread if block.path_bias is not None else target_sq
+    residual_after = (
+        centred_sq - 2 * float((solution * cross).sum()) + float((solution * (gram @ solution)).sum())
+    )
+    return {"before": residual_before / spread, "after": max(residual_after, 0.0) / spread}
+
+
+def _solve_by_pattern(gram: Tensor, strength: float, rhs: Tensor, feature_mask: Tensor) -> Tensor:
+    """``(gram_SS + strength I) W_S,o = rhs_S,o`` for each output ``o``, ``S`` its kept features (``feature_mask``
+    ``(dout, K)``). One Cholesky factor serves all: outputs that keep every feature solve with it directly, and
+    those without one feature ``j`` (the partly kept last feature) by the Schur-complement downdate
+    ``x - M^-1 e_j x_j / (M^-1)_jj``; any other pattern is solved on its own."""
+    system = gram.clone()
+    system.diagonal().add_(strength)
+    factor, info = torch.linalg.cholesky_ex(system)
+    solution = torch.zeros_like(rhs)
+    patterns, group = torch.unique(feature_mask, dim=0, return_inverse=True)
+    full = torch.cholesky_solve(rhs, factor) if info == 0 else None
+    for index, pattern in enumerate(patterns):
+        outs, dropped = (group == index).nonzero().squeeze(1), (~pattern).nonzero().squeeze(1)
+        if full is not None and len(dropped) <= 1:
+            part = full[:, outs]
+            if len(dropped) == 1:
+                unit = torch.zeros(len(rhs), 1, dtype=rhs.dtype, device=rhs.device)
+                unit[dropped] = 1.0
+                column = torch.cholesky_solve(unit, factor)  # M^-1 e_j
+                part = part - column * part[dropped] / column[dropped]
+                part[dropped] = 0.0
+            solution[:, outs] = part
+        else:
+            rows = pattern.nonzero().squeeze(1)
+            solution[rows[:, None], outs] = torch.linalg.solve(system[rows][:, rows], rhs[rows][:, outs])
+    return solution
 
 
 @torch.no_grad()
