@@ -60,11 +60,8 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     assert quick_e2e.returncode != 0 and "not part of --quick" in quick_e2e.stderr
     negative = glai_ssl("bench", "fixed-fmnist", "--glai-phase2-weight-decay", "-1", "--out", str(tmp_path))
     assert negative.returncode != 0 and "--glai-phase2-weight-decay -1.0 (must be >= 0)" in negative.stderr
-    refit = glai_ssl("bench", "fixed-fmnist", "--glai-prune", "paths", "--glai-refit-ridge", "0.01")
-    assert (
-        refit.returncode != 0
-        and "--glai-prune paths (must be features with --glai-refit-ridge" in refit.stderr
-    )
+    refit = glai_ssl("bench", "fixed-fmnist", "--glai-refit-ridge", "-0.01", "--out", str(tmp_path))
+    assert refit.returncode != 0 and "--glai-refit-ridge -0.01 (must be >= 0)" in refit.stderr
     assert not (tmp_path / "bench.json").exists()
 
 
@@ -89,3 +86,12 @@ def test_every_subcommand_help_says_each_default_once():
         "--glai-phase2-lr GLAI_PHASE2_LR Adam learning rate of GLAI's path weights" in helps["glai-ssl bench"]
     )
     assert "(default: 0.0003)" in helps["glai-ssl bench"]
+
+
+def test_bench_refit_flag_takes_a_number_or_off():
+    from glai_ssl.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["bench", "--glai-refit-ridge", "off"]).glai_refit_ridge is None
+    assert parser.parse_args(["bench", "--glai-refit-ridge", "0.1"]).glai_refit_ridge == 0.1
+    assert parser.parse_args(["bench"]).glai_refit_ridge == 1e-2

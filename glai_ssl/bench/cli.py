@@ -57,7 +57,7 @@ SETTING_HELP = {
     "glai_prune": "what the path budget keeps (also in `bench heads`): single paths by path norm (the paper), or whole path features G_u(x) x_i with all their output weights (Phase 2 then costs the MLP's per step at any --glai-path-ratio)",
     "lbfgs_iterations_per_eval": "L-BFGS iterations between validations (--glai-solver lbfgs or ridge)",
     "ridge": "ridge penalty of the closed-form solver (--glai-solver ridge)",
-    "glai_refit_ridge": "at GLAI's switch, fit the kept path features to S's own outputs by ridge regression toward the pruned path products, this times the Gram matrix's mean diagonal (unset: no refit; needs --glai-prune features)",
+    "glai_refit_ridge": "at GLAI's switch, fit the kept path features to S's own outputs by ridge regression toward the pruned path products, this times the Gram matrix's mean diagonal ('off': no refit; with --glai-prune features only, single paths are never refitted)",
     "glai_refit_samples": "training inputs the switch's refit uses (--glai-refit-ridge)",
 }
 
@@ -97,6 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         kind = type(getattr(defaults, field.name)) if getattr(defaults, field.name) is not None else float
         if field.name in ("glai_structure_width",):
             kind = int
+        if field.name == "glai_refit_ridge":
+            kind = _float_or_off
         tuning.add_argument(
             flag,
             type=kind,
@@ -106,6 +108,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
     add_common_args(parser, out="results/bench")
     parser.set_defaults(func=run)
+
+
+def _float_or_off(text: str) -> float | None:
+    """A number, or ``off`` for ``None``."""
+    if text.lower() == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'off', got {text!r}") from None
 
 
 def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:

@@ -101,6 +101,20 @@ def test_byol_counts_the_online_heads_only_and_the_target_stays_frozen():
     glai = train_head(task, "glai", 0, settings, target=mlp["mva"])
     assert glai["glai"]["switch_step"] is not None
     assert glai["parameters"]["trainable"] == mlp["parameters"]["trainable"]
+    # the default refit fitted both GLAI modules to their S at the switch, the predictor after the projector
+    refits = [e["event"] for e in glai["curve"]["events"] if "refit" in e["event"]]
+    assert [r.split()[0] for r in refits] == ["head", "predictor"]
+    assert glai["glai"]["config"]["prune"] == "features"
+
+
+@pytest.mark.parametrize("change", [{"glai_refit_ridge": None}, {"glai_prune": "paths"}])
+def test_no_refit_when_off_or_pruning_single_paths(task, change):
+    settings = RunSettings(
+        batch_size=32, max_epochs=4, patience=10, glai_check_every=8, glai_max_structure_epochs=2.0, **change
+    )
+    glai = train_head(task, "glai", 0, settings)
+    assert glai["glai"]["switch_step"] is not None
+    assert not [e for e in glai["curve"]["events"] if "refit" in e["event"]]
 
 
 def test_byol_with_an_mlp_predictor_differs_in_the_projector_only():
