@@ -15,9 +15,15 @@ from glai_ssl.data import DATASETS, load_dataset
 from glai_ssl.fewshot.episodes import BACKENDS, EpisodeError, EpisodeSampler, EpisodeSpec, resolve_backend
 from glai_ssl.fewshot.model import HEAD_KINDS, load_model
 from glai_ssl.fewshot.train import EvalResult, dist_info, evaluate, first_classes
-from glai_ssl.glai import PRUNING
 from glai_ssl.models import BACKBONES, CheckpointError
-from glai_ssl.utils.runtime import HelpFormatter, add_common_args, args_dict, resolve_device, write_json
+from glai_ssl.utils.runtime import (
+    HelpFormatter,
+    add_common_args,
+    add_pruning_args,
+    args_dict,
+    resolve_device,
+    write_json,
+)
 
 #: Snell et al. (2017), Table 1: Prototypical Networks (Euclidean), Omniglot test accuracy in %.
 SNELL_OMNIGLOT = {(5, 1): 98.8, (5, 5): 99.7, (20, 1): 96.0, (20, 5): 98.9}
@@ -104,18 +110,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     glai.add_argument("--structure-width", type=_positive, default=None, help="width of the structure net S")
     glai.add_argument("--path-ratio", type=float, default=None, help="paths of S per MLP parameter")
     glai.add_argument("--path-scale", type=float, default=None, help="path weights used as scale * theta")
-    glai.add_argument(
-        "--prune",
-        default=None,
-        choices=tuple(PRUNING),
-        help="what the path budget keeps: single paths (the paper) or whole path features",
-    )
-    glai.add_argument(
-        "--refit-ridge",
-        type=float,
-        default=None,
-        help="at the switch, fit the kept path features to S's outputs (ridge, relative; needs --prune features)",
-    )
+    add_pruning_args(glai)
     glai.add_argument("--tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument("--check-every", type=_positive, default=None, help="training episodes between checks")
     glai.add_argument(

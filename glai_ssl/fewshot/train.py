@@ -39,7 +39,14 @@ from glai_ssl.fewshot.stats import Summary, confidence_interval
 from glai_ssl.glai import GLAI, StabilityConfig
 from glai_ssl.models import CheckpointError, load_backbone, make_backbone, save_backbone
 from glai_ssl.utils.progress import progress
-from glai_ssl.utils.runtime import args_dict, resolve_device, seed_everything, setup_logging, write_json
+from glai_ssl.utils.runtime import (
+    args_dict,
+    pruning_error,
+    resolve_device,
+    seed_everything,
+    setup_logging,
+    write_json,
+)
 
 CHECKPOINT = "checkpoint.pt"
 BEST_MODEL = "model_best.pt"
@@ -267,11 +274,9 @@ def head_config(args: argparse.Namespace) -> HeadConfig:
             )
             if value is not None
         }
-        if args.refit_ridge is not None and (args.prune != "features" or not args.refit_ridge >= 0):
-            raise ValueError(
-                f"--refit-ridge {args.refit_ridge} needs --prune features (got {args.prune}) and a value >= 0: "
-                "the refit solves on the kept path features"
-            )
+        problem = pruning_error(args.prune, args.refit_ridge)
+        if problem:
+            raise ValueError(problem)
         episode_size = args.way * (args.shot + args.query)
         if episode_size < StabilityConfig().probe_size:
             stability["probe_size"] = episode_size

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.eval.report import FEATURE_NORMS
-from glai_ssl.glai import PRUNING, StabilityConfig
+from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
 from glai_ssl.models.checkpoint import check_same_config, read_payload
 from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
@@ -34,7 +34,9 @@ from glai_ssl.utils.batchnorm import convert_global_batchnorm
 from glai_ssl.utils.runtime import (
     HelpFormatter,
     add_common_args,
+    add_pruning_args,
     args_dict,
+    pruning_error,
     resolve_device,
     setup_logging,
     write_json,
@@ -176,18 +178,7 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     glai.add_argument(
         "--glai-path-scale", type=float, default=None, help="path weights used as scale * theta"
     )
-    glai.add_argument(
-        "--glai-prune",
-        default=None,
-        choices=tuple(PRUNING),
-        help="what the path budget keeps: single paths (the paper) or whole path features",
-    )
-    glai.add_argument(
-        "--glai-refit-ridge",
-        type=float,
-        default=None,
-        help="at the switch, fit the kept path features to S's outputs (ridge, relative; needs --glai-prune features)",
-    )
+    add_pruning_args(glai, prefix="glai-")
     glai.add_argument("--glai-tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument("--glai-patience", type=int, default=None, help="stable checks in a row to freeze")
     glai.add_argument(
@@ -253,13 +244,9 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
-    if args.glai_refit_ridge is not None and (
-        args.glai_prune != "features" or not args.glai_refit_ridge >= 0
-    ):
-        raise SystemExit(
-            f"error: --glai-refit-ridge {args.glai_refit_ridge} needs --glai-prune features (got "
-            f"{args.glai_prune}) and a value >= 0: the refit solves on the kept path features"
-        )
+    problem = pruning_error(args.glai_prune, args.glai_refit_ridge, prefix="glai-")
+    if problem:
+        raise SystemExit(f"error: {problem}")
     try:
         view_settings(args.dataset, **view_overrides(args.view))
     except ValueError as error:

@@ -58,6 +58,35 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
         )
 
 
+def add_pruning_args(group: argparse._ActionsContainer, prefix: str = "") -> None:
+    """``--{prefix}prune`` and ``--{prefix}refit-ridge``: how a GLAI head spends its path budget and whether the
+    switch refits the kept path features to ``S`` (unset: the block's defaults)."""
+    from glai_ssl.glai import PRUNING
+
+    group.add_argument(
+        f"--{prefix}prune",
+        default=None,
+        choices=tuple(PRUNING),
+        help="what the path budget keeps: single paths (the paper) or whole path features",
+    )
+    group.add_argument(
+        f"--{prefix}refit-ridge",
+        type=float,
+        default=None,
+        help=f"at the switch, fit the kept path features to S's outputs (ridge, relative; needs --{prefix}prune features)",
+    )
+
+
+def pruning_error(prune: str | None, refit_ridge: float | None, prefix: str = "") -> str | None:
+    """What is wrong with ``--{prefix}refit-ridge`` given ``--{prefix}prune``, or ``None``."""
+    if refit_ridge is not None and (prune != "features" or not refit_ridge >= 0):
+        return (
+            f"--{prefix}refit-ridge {refit_ridge} needs --{prefix}prune features (got {prune}) and a value >= 0: "
+            "the refit solves on the kept path features"
+        )
+    return None
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA when available; asking for ``cuda`` without a GPU is a clear error."""
     if name == "auto":
