@@ -201,18 +201,22 @@ def fit_kept_ridge(
         target_sq += float(target.to(f64).pow(2).sum())
         residual_before += float((phi.t().to(f64) @ weights + bias - target.to(f64)).pow(2).sum())
     n = len(features)
+    raw_scale = float(gram.diagonal().mean())
     if block.path_bias is not None:
         feature_mean, target_mean = feature_sum / n, target_sum / n
         gram -= n * torch.outer(feature_mean, feature_mean)
         cross -= n * torch.outer(feature_mean, target_mean)
-    strength = ridge * float(gram.diagonal().mean()) if relative else ridge
+    scale = float(gram.diagonal().mean()) if relative else 1.0
+    if relative and scale <= 1e-4 * raw_scale:  # features (nearly) constant over the inputs, e.g. one sample
+        scale = raw_scale if raw_scale > 0 else 1.0
+    strength = ridge * scale
     rhs = cross + strength * weights if toward_current else cross
     solution = _solve_by_pattern(gram, strength, rhs, block.feature_mask)
     block.path_weight.copy_((solution.t() / block.path_scale).to(block.path_weight.dtype))
     if block.path_bias is not None:
         block.path_bias.copy_((target_mean - feature_mean @ solution).to(block.path_bias.dtype))
     # the fitted residual from the (centred) moments: ||T||^2 - 2 tr(W^T Phi^T T) + tr(W^T Phi^T Phi W)
-    spread = max(target_sq - float(target_sum.pow(2).sum()) / n, 1e-30)
+    spread = max(target_sq - float(target_sum.pow(2).sum()) / n, 1e-12 * target_sq, 1e-30)
     centred_sq = spread if block.path_bias is not None else target_sq
     residual_after = (
         centred_sq - 2 * float((solution * cross).sum()) + float((solution * (gram @ solution)).sum())
@@ -224,7 +228,8 @@ def _solve_by_pattern(gram: Tensor, strength: float, rhs: Tensor, feature_mask: 
     """``(gram_SS + strength I) W_S,o = rhs_S,o`` for each output ``o``, ``S`` its kept features (``feature_mask``
     ``(dout, K)``). One Cholesky factor serves all: outputs that keep every feature solve with it directly, and
     those without one feature ``j`` (the partly kept last feature) by the Schur-complement downdate
-    ``x - M^-1 e_j x_j / (M^-1)_jj``; any other pattern is solved on its own."""
+    ``x - M^-1 e_j x_j / (M^-1)_jj``; any other pattern, or a system that is not positive definite, by the
+    pseudo-inverse."""
     system = gram.clone()
     system.diagonal().add_(strength)
     factor, info = torch.linalg.cholesky_ex(system)
@@ -242,9 +247,9 @@ def _solve_by_pattern(gram: Tensor, strength: float, rhs: Tensor, feature_mask: 
                 part = part - column * part[dropped] / column[dropped]
                 part[dropped] = 0.0
             solution[:, outs] = part
-        else:
+        else:  # another pattern, or a singular system (ridge 0 on collinear features): least norm
             rows = pattern.nonzero().squeeze(1)
-            solution[rows[:, None], outs] = torch.linalg.solve(system[rows][:, rows], rhs[rows][:, outs])
+            solution[rows[:, None], outs] = torch.linalg.pinv(system[rows][:, rows]) @ rhs[rows][:, outs]
     return solution
 
 

@@ -132,7 +132,7 @@ def test_refit_brings_the_pruned_block_closer_to_s(output_batch_norm):
     assert after < 0.5 * before
     if not output_batch_norm:  # the reported error is the measured one
         target = structure_outputs(block, x)
-        measured = (block.path_forward(x, cache_gates(block, x)) - target).pow(2).sum()
+        measured = (block.path_forward(x, cache_gates(block, x)).detach() - target).pow(2).sum()
         assert float(measured / (target - target.mean(0)).pow(2).sum()) == pytest.approx(
             fit["after"], rel=1e-3
         )
@@ -160,3 +160,20 @@ def test_kept_ridge_needs_path_features():
     block, x, y = frozen_block(prune="paths")
     with pytest.raises(ValueError, match="prune='features'"):
         fit_kept_ridge(block, x, y, cache_gates(block, x), ridge=1.0)
+
+
+def test_refit_on_degenerate_inputs_keeps_the_pruned_products():
+    # one sample: the centred Gram matrix is zero, so the relative ridge falls back to an absolute one
+    block, x = wide_block()
+    pruned = block.path_weight.detach().clone()
+    refit_to_structure(block, x[:1], ridge=1e-2)
+    torch.testing.assert_close(block.path_weight.detach(), pruned)
+
+
+def test_unregularised_ridge_on_collinear_features_stays_finite():
+    block, x = wide_block()
+    duplicated = torch.cat([x[:5]] * 20)  # 5 distinct samples for many more kept features: a singular system
+    fit_kept_ridge(
+        block, duplicated, structure_outputs(block, duplicated), cache_gates(block, duplicated), ridge=0.0
+    )
+    assert torch.isfinite(block.path_weight).all()
