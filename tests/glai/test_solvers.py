@@ -125,13 +125,15 @@ def test_refit_brings_the_pruned_block_closer_to_s(output_batch_norm):
     block, x = wide_block(output_batch_norm)
     assert block._pruned  # S has 16 * 3 * 7 = 336 paths; the MLP's budget is 91
     reference = block.structure(x)  # S in eval mode, output BatchNorm included
-    before = (block.path_forward(x, cache_gates(block, x)) - reference).pow(2).mean()
+    before = (block.path_forward(x, cache_gates(block, x)).detach() - reference).pow(2).mean()
     fit = refit_to_structure(block, x, ridge=1e-4)
     after = (block.path_forward(x, cache_gates(block, x)) - reference).pow(2).mean()
     assert fit["after"] < 0.5 * fit["before"]
     assert after < 0.5 * before
-    if not output_batch_norm:  # the reported error is the measured one
+    if not output_batch_norm:  # the reported errors are the measured ones
         target = structure_outputs(block, x)
+        spread = (target - target.mean(0)).pow(2).sum()
+        assert float(before * target.numel() / spread) == pytest.approx(fit["before"], rel=1e-3)
         measured = (block.path_forward(x, cache_gates(block, x)).detach() - target).pow(2).sum()
         assert float(measured / (target - target.mean(0)).pow(2).sum()) == pytest.approx(
             fit["after"], rel=1e-3
