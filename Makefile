@@ -9,7 +9,7 @@ ifneq ($(wildcard ../shared/data),)
 export GLAI_SSL_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: setup test lint pytest demo clean
+.PHONY: setup test lint pytest demo device-bundle clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ test: lint pytest
 
 demo: $(STAMP)
 	$(BIN)/glai-ssl bench --quick --out results/demo
+
+# What scripts/device_check.sh needs on a lent GPU machine (wheels, links to the data and cache): see README.
+device-bundle: $(STAMP)
+	PYTHON=$(BIN)/python scripts/device_bundle.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -469,7 +469,13 @@ def main(args: argparse.Namespace) -> dict:
         )
         scheduler.step()
         epoch += 1
-        validate = val is not None and (epoch % args.val_every == 0 or epoch == args.epochs)
+        # a run that the time budget ends validates its last epoch, so a best model always exists
+        out_of_time = (
+            args.max_minutes is not None
+            and epoch < args.epochs
+            and time.perf_counter() - start > 60 * args.max_minutes
+        )
+        validate = val is not None and (epoch % args.val_every == 0 or epoch == args.epochs or out_of_time)
         if validate:
             summary = evaluate(
                 train_model,
@@ -523,11 +529,7 @@ def main(args: argparse.Namespace) -> dict:
             + (" (best)" if improved and validate else "")
         )
         write_json(out / "train.json", report(finished=False))
-        if (
-            args.max_minutes is not None
-            and epoch < args.epochs
-            and time.perf_counter() - start > 60 * args.max_minutes
-        ):
+        if out_of_time:
             stop_reason = f"time budget of {args.max_minutes} minutes"
             log.info(f"stopping after epoch {epoch}: {stop_reason}")
             break

@@ -58,6 +58,16 @@ def test_short_training_is_clearly_above_chance_on_test_classes(tmp_path, data_r
     assert after.summary.mean > 0.6 and after.summary.mean > before.summary.mean + 0.08
 
 
+def test_time_budget_validates_the_last_epoch(tmp_path, data_root):
+    # the budget ends the run after epoch 1, before the first scheduled validation (epoch 5)
+    args = [*TINY, "--epochs", "10", "--val-every", "5", "--max-minutes", "0", "--out", str(tmp_path)]
+    assert glai_ssl(["fewshot", "train", *args]) == 0
+    record = json.loads((tmp_path / "train.json").read_text())
+    assert record["epochs_done"] == 1 and record["stop_reason"] == "time budget of 0.0 minutes"
+    assert "val" in record["history"][-1] and record["best_epoch"] == 1
+    assert load_model(tmp_path / "model_best.pt")[1]["meta"]["epoch"] == 1
+
+
 def _model_states(path):
     payload = torch.load(path, weights_only=False)["model"]
     return {**payload["backbone_state"], **{f"head.{k}": v for k, v in payload["head_state"].items()}}

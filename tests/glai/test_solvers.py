@@ -169,7 +169,8 @@ def test_refit_on_degenerate_inputs_keeps_the_pruned_products():
     block, x = wide_block()
     pruned = block.path_weight.detach().clone()
     refit_to_structure(block, x[:1], ridge=1e-2)
-    torch.testing.assert_close(block.path_weight.detach(), pruned)
+    # up to the float32 rounding left in the centred Gram matrix (it differs with the thread count)
+    torch.testing.assert_close(block.path_weight.detach(), pruned, rtol=1e-3, atol=1e-4)
 
 
 def test_unregularised_ridge_on_collinear_features_stays_finite():
