@@ -13,7 +13,8 @@ stopped it after 15 epochs: 5-way 1-shot 97.53%, 52.4 minutes wall.
 Full protocol (``--full``; hours on a CPU, minutes on a GPU): as Snell et al., one model per test shot (trained
 60-way with 1 or 5 shots, 5 queries), up to 200 epochs of 100 episodes with lr halved every 20 epochs and early
 stopping after 200 epochs without validation gain, then retrained on train+val classes for the selected number
-of epochs (``--no-trainval`` to skip) and tested on the shots it was trained for.
+of epochs (``--no-trainval`` to skip) and tested on the shots it was trained for. ``--max-minutes`` limits
+each training stage; a train+val stage that it stops early is reported.
 
     python recipes/protonet_omniglot.py --full --device cuda --out runs/protonet_omniglot_full
 
@@ -28,10 +29,12 @@ import sys
 import time
 from pathlib import Path
 
+from glai_ssl.data import DataError
+from glai_ssl.fewshot import EpisodeError, EpisodeSpec, check_spec
 from glai_ssl.fewshot.cli import SNELL_OMNIGLOT, add_train_args, evaluate_checkpoint
-from glai_ssl.fewshot.train import BEST_MODEL
+from glai_ssl.fewshot.train import BEST_MODEL, load_split
 from glai_ssl.fewshot.train import main as train
-from glai_ssl.utils.runtime import HelpFormatter, args_dict, write_json
+from glai_ssl.utils.runtime import HelpFormatter, args_dict, positive_int, write_json
 
 CPU_DEFAULTS = {
     "epochs": 40,
@@ -58,13 +61,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-trainval", action="store_true", help="with --full: test the validation-selected models directly"
     )
     recipe.add_argument("--test-split", default="vinyals-test", help="novel classes of the test episodes")
-    recipe.add_argument("--test-episodes", type=int, default=1000, help="test episodes per way and shot")
     recipe.add_argument(
-        "--test-query", type=int, default=15, help="query samples per class in a test episode"
+        "--test-episodes", type=positive_int, default=1000, help="test episodes per way and shot"
+    )
+    recipe.add_argument(
+        "--test-query", type=positive_int, default=15, help="query samples per class in a test episode"
     )
     add_train_args(parser)
     parser.set_defaults(**(FULL_DEFAULTS if "--full" in argv else CPU_DEFAULTS))
     return parser.parse_args(argv)
+
+
+def check_test_plan(args: argparse.Namespace, plan: dict[int, list[int]]) -> None:
+    """Fail before training, with the numbers, when the test episodes of ``plan`` cannot be drawn or ``--full``
+    cannot retrain (its train+val split is Omniglot's)."""
+    if args.full and not args.no_trainval and args.dataset != "omniglot":
+        raise ValueError(
+            f"--full retrains on Omniglot's vinyals-trainval split, which {args.dataset} does not have; "
+            "add --no-trainval"
+        )
+    test = load_split(args, args.test_split)
+    for shots in plan.values():
+        for way, shot in [(way, shot) for way in (5, 20) for shot in shots]:
+            check_spec(EpisodeSpec(way, shot, args.test_query), test.labels, test.name)
 
 
 def train_for_test(args: argparse.Namespace, shot: int, out: Path) -> tuple[Path, dict]:
@@ -81,6 +100,11 @@ def train_for_test(args: argparse.Namespace, shot: int, out: Path) -> tuple[Path
     final.epochs = max(records["select"]["best_epoch"], 1)
     final.resume = None if args.resume is None else "auto"
     records["trainval"] = train(final)
+    if records["trainval"]["epochs_done"] < final.epochs:  # --max-minutes applies to each stage
+        print(
+            f"warning: the train+val stage stopped after {records['trainval']['epochs_done']} of "
+            f"{final.epochs} epochs ({records['trainval']['stop_reason']}); its model is tested as it is"
+        )
     return final.out / BEST_MODEL, records
 
 
@@ -109,6 +133,7 @@ def evaluate_on_test(args: argparse.Namespace, model: Path, shots: list[int], ou
 def main(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     plan = {1: [1], 5: [5]} if args.full else {args.shot: [1, 5]}  # training shot -> tested shots
+    check_test_plan(args, plan)
     runs, rows = {}, []
     for shot, tested in plan.items():
         out = args.out / f"{shot}shot" if args.full else args.out
@@ -136,4 +161,7 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    try:
+        main(parse_args())
+    except (EpisodeError, DataError, ValueError) as error:
+        sys.exit(f"protonet_omniglot.py: error: {error}")

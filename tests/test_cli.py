@@ -62,7 +62,21 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     assert negative.returncode != 0 and "--glai-phase2-weight-decay -1.0 (must be >= 0)" in negative.stderr
     refit = glai_ssl("bench", "fixed-fmnist", "--glai-refit-ridge", "-0.01", "--out", str(tmp_path))
     assert refit.returncode != 0 and "--glai-refit-ridge -0.01 (must be >= 0)" in refit.stderr
+    no_seeds = glai_ssl("bench", "fixed-fmnist", "--seeds", "0", "--out", str(tmp_path))
+    assert no_seeds.returncode == 2 and "--seeds: must be >= 1, got 0" in no_seeds.stderr
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_evaluation_settings_are_checked_when_parsed(tmp_path):
+    for flags, message in [
+        (["probe", "x.pt", "--knn-t", "0"], "--knn-t: must be > 0, got 0"),
+        (["probe", "x.pt", "--knn-k", "-5"], "--knn-k: must be >= 1, got -5"),
+        (["probe", "x.pt", "--probe-epochs", "0"], "--probe-epochs: must be >= 1, got 0"),
+        (["pretrain", "--knn-k", "0"], "--knn-k: must be >= 1, got 0"),
+        (["fewshot", "train", "--patience", "-1"], "--patience: must be >= 0, got -1"),
+    ]:
+        result = glai_ssl(*flags)
+        assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser, name: str = "glai-ssl"):

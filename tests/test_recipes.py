@@ -28,3 +28,33 @@ def test_recipe_help_runs_and_names_the_defaults(recipe, monkeypatch, capsys):
         assert shown in text, shown
     assert not re.search(r"\(default: [^)]*\) \(default:", text)  # each default said once
     assert "(default: None)" not in text  # an unset flag's help says what unset means
+
+
+PROTONET = next(path for path in RECIPES if path.stem == "protonet_omniglot")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--way", "5", "--max-classes", "10"], "20-way 1-shot 15-query episodes need 20 classes"),
+        (["--way", "5", "--test-query", "19"], "(5 shot + 19 query)"),
+        (["--full", "--dataset", "mnist"], "add --no-trainval"),
+    ],
+    ids=["too-few-test-classes", "too-many-test-queries", "full-without-trainval-split"],
+)
+def test_protonet_recipe_refuses_impossible_tests_before_training(
+    flags, message, tmp_path, data_root, monkeypatch
+):
+    out = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", [str(PROTONET), *flags, "--out", str(out)])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(PROTONET), run_name="__main__")
+    assert message in str(exit_info.value.code)
+    assert not out.exists()  # nothing trained
+
+
+def test_protonet_recipe_refuses_zero_test_episodes(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(PROTONET), "--test-episodes", "0"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(PROTONET), run_name="__main__")
+    assert exit_info.value.code == 2 and "--test-episodes: must be >= 1, got 0" in capsys.readouterr().err

@@ -27,6 +27,7 @@ from glai_ssl.utils.runtime import (
     HelpFormatter,
     add_common_args,
     args_dict,
+    positive_int,
     resolve_device,
     setup_logging,
     write_json,
@@ -80,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quick", action="store_true", help="smaller data, about a minute per setting on 2 CPU cores"
     )
     parser.add_argument(
-        "--seeds", type=int, default=5, help="seed pairs per setting (MLP and GLAI interleaved)"
+        "--seeds", type=positive_int, default=5, help="seed pairs per setting (MLP and GLAI interleaved)"
     )
     parser.add_argument(
         "--backbone",

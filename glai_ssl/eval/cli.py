@@ -10,6 +10,8 @@ from glai_ssl.utils.runtime import (
     HelpFormatter,
     add_common_args,
     args_dict,
+    positive_float,
+    positive_int,
     resolve_device,
     seed_everything,
     write_json,
@@ -36,10 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--raw-pixels", action="store_true", help="probe raw pixels instead of a backbone (baseline)"
     )
-    parser.add_argument("--knn-k", type=int, default=200, help="neighbours of the weighted kNN vote")
-    parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of the kNN vote")
-    parser.add_argument("--probe-epochs", type=int, default=100, help="linear probe epochs")
-    parser.add_argument("--episodes", type=int, default=1000, help="few-shot episodes per task (Omniglot)")
+    parser.add_argument("--knn-k", type=positive_int, default=200, help="neighbours of the weighted kNN vote")
+    parser.add_argument("--knn-t", type=positive_float, default=0.1, help="temperature of the kNN vote")
+    parser.add_argument("--probe-epochs", type=positive_int, default=100, help="linear probe epochs")
+    parser.add_argument(
+        "--episodes", type=positive_int, default=1000, help="few-shot episodes per task (Omniglot)"
+    )
     parser.add_argument(
         "--feature-norm",
         choices=FEATURE_NORMS,

@@ -28,6 +28,8 @@ def knn_accuracy(
     """
     if len(train_features) != len(train_labels) or len(test_features) != len(test_labels):
         raise ValueError("features and labels must have the same length")
+    if k < 1 or not temperature > 0:
+        raise ValueError(f"kNN needs k >= 1 and a temperature > 0, got k={k}, temperature={temperature:g}")
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     bank = F.normalize(train_features.float(), dim=1).t().contiguous()
     k = min(k, len(train_features))

@@ -49,6 +49,8 @@ def linear_probe(
         raise ValueError(
             f"features must be (N, D) with the same D, got {tuple(train_features.shape)} and {tuple(test_features.shape)}"
         )
+    if epochs < 1:
+        raise ValueError(f"the linear probe needs epochs >= 1, got {epochs}")
     generator = torch.Generator().manual_seed(seed)
     x = train_features.float()
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)

@@ -21,6 +21,8 @@ from glai_ssl.utils.runtime import (
     add_common_args,
     add_pruning_args,
     args_dict,
+    non_negative_int,
+    positive_int,
     resolve_device,
     write_json,
 )
@@ -67,13 +69,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pretrain.set_defaults(func=run_pretrain)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def add_train_args(parser: argparse.ArgumentParser) -> None:
     """The options of ``fewshot train`` (shared with ``recipes/protonet_omniglot.py``)."""
     data = parser.add_argument_group("data")
@@ -82,10 +77,10 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--val-split", default="vinyals-val", help="classes for model selection ('none': keep the last epoch)"
     )
-    data.add_argument("--image-size", type=_positive, default=28, help="Omniglot image side")
+    data.add_argument("--image-size", type=positive_int, default=28, help="Omniglot image side")
     data.add_argument(
         "--max-classes",
-        type=_positive,
+        type=positive_int,
         default=None,
         help="only the first N classes of each split (quick runs)",
     )
@@ -103,43 +98,54 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--head", default="none", choices=HEAD_KINDS, help="embedding head on the backbone")
     model.add_argument(
-        "--head-hidden-dim", type=_positive, default=256, help="hidden width of an mlp/glai head"
+        "--head-hidden-dim", type=positive_int, default=256, help="hidden width of an mlp/glai head"
     )
-    model.add_argument("--head-output-dim", type=_positive, default=64, help="embedding dimension")
+    model.add_argument("--head-output-dim", type=positive_int, default=64, help="embedding dimension")
     glai = parser.add_argument_group("GLAI head (with --head glai; unset: the library's defaults)")
-    glai.add_argument("--structure-width", type=_positive, default=None, help="width of the structure net S")
+    glai.add_argument(
+        "--structure-width", type=positive_int, default=None, help="width of the structure net S"
+    )
     glai.add_argument("--path-ratio", type=float, default=None, help="paths of S per MLP parameter")
     glai.add_argument("--path-scale", type=float, default=None, help="path weights used as scale * theta")
     add_pruning_args(glai)
     glai.add_argument("--tau", type=float, default=None, help="gate-flip share counted as stable")
-    glai.add_argument("--check-every", type=_positive, default=None, help="training episodes between checks")
     glai.add_argument(
-        "--max-structure-steps", type=_positive, default=None, help="freeze S after this many episodes"
+        "--check-every", type=positive_int, default=None, help="training episodes between checks"
+    )
+    glai.add_argument(
+        "--max-structure-steps", type=positive_int, default=None, help="freeze S after this many episodes"
     )
     episodes = parser.add_argument_group("episodes and optimisation")
-    episodes.add_argument("--way", type=_positive, default=60, help="classes per training episode")
-    episodes.add_argument("--shot", type=_positive, default=5, help="support samples per class")
-    episodes.add_argument("--query", type=_positive, default=5, help="query samples per class")
-    episodes.add_argument("--epochs", type=_positive, default=200, help="at most this many epochs")
+    episodes.add_argument("--way", type=positive_int, default=60, help="classes per training episode")
+    episodes.add_argument("--shot", type=positive_int, default=5, help="support samples per class")
+    episodes.add_argument("--query", type=positive_int, default=5, help="query samples per class")
+    episodes.add_argument("--epochs", type=positive_int, default=200, help="at most this many epochs")
     episodes.add_argument(
-        "--episodes-per-epoch", type=_positive, default=100, help="training episodes per epoch"
+        "--episodes-per-epoch", type=positive_int, default=100, help="training episodes per epoch"
     )
     episodes.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    episodes.add_argument("--lr-step", type=_positive, default=20, help="epochs between learning-rate decays")
+    episodes.add_argument(
+        "--lr-step", type=positive_int, default=20, help="epochs between learning-rate decays"
+    )
     episodes.add_argument("--lr-gamma", type=float, default=0.5, help="learning-rate decay factor")
     episodes.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay")
     episodes.add_argument(
-        "--patience", type=int, default=200, help="stop after this many epochs without improvement (0: never)"
+        "--patience",
+        type=non_negative_int,
+        default=200,
+        help="stop after this many epochs without improvement (0: never)",
     )
     episodes.add_argument(
         "--episode-backend", default="auto", choices=BACKENDS, help="auto: learn2learn when installed"
     )
     val = parser.add_argument_group("validation (model selection)")
-    val.add_argument("--val-way", type=_positive, default=5, help="classes per validation episode")
-    val.add_argument("--val-shot", type=_positive, default=None, help="default: --shot")
-    val.add_argument("--val-query", type=_positive, default=15, help="query samples per class")
-    val.add_argument("--val-episodes", type=_positive, default=1000, help="fixed episodes, same every epoch")
-    val.add_argument("--val-every", type=_positive, default=1, help="epochs between validations")
+    val.add_argument("--val-way", type=positive_int, default=5, help="classes per validation episode")
+    val.add_argument("--val-shot", type=positive_int, default=None, help="default: --shot")
+    val.add_argument("--val-query", type=positive_int, default=15, help="query samples per class")
+    val.add_argument(
+        "--val-episodes", type=positive_int, default=1000, help="fixed episodes, same every epoch"
+    )
+    val.add_argument("--val-every", type=positive_int, default=1, help="epochs between validations")
     run = parser.add_argument_group("run")
     run.add_argument(
         "--max-minutes",
@@ -147,7 +153,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop after the epoch that passes this much training time (a checkpoint stays resumable)",
     )
-    run.add_argument("--batch-size", type=_positive, default=512, help="batch size for embedding a split")
+    run.add_argument("--batch-size", type=positive_int, default=512, help="batch size for embedding a split")
     run.add_argument(
         "--resume",
         nargs="?",
@@ -166,13 +172,15 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dataset", default="omniglot", choices=list(DATASETS), help="labelled dataset")
     parser.add_argument("--split", default="vinyals-test", help="the novel classes")
-    parser.add_argument("--way", type=_positive, nargs="+", default=[5, 20], help="classes per episode")
-    parser.add_argument("--shot", type=_positive, nargs="+", default=[1, 5], help="support samples per class")
-    parser.add_argument("--query", type=_positive, default=15, help="query samples per class")
-    parser.add_argument("--episodes", type=_positive, default=1000, help="episodes per way x shot")
+    parser.add_argument("--way", type=positive_int, nargs="+", default=[5, 20], help="classes per episode")
+    parser.add_argument(
+        "--shot", type=positive_int, nargs="+", default=[1, 5], help="support samples per class"
+    )
+    parser.add_argument("--query", type=positive_int, default=15, help="query samples per class")
+    parser.add_argument("--episodes", type=positive_int, default=1000, help="episodes per way x shot")
     parser.add_argument(
         "--max-classes",
-        type=_positive,
+        type=positive_int,
         default=None,
         help="only the first N classes of the split (quick checks)",
     )
@@ -180,7 +188,7 @@ def add_eval_args(parser: argparse.ArgumentParser) -> None:
         "--episode-backend", default="auto", choices=BACKENDS, help="auto: learn2learn when installed"
     )
     parser.add_argument(
-        "--batch-size", type=_positive, default=512, help="batch size for embedding the split"
+        "--batch-size", type=positive_int, default=512, help="batch size for embedding the split"
     )
     add_common_args(parser, out="runs/fewshot_eval")
 
@@ -190,17 +198,17 @@ def add_pretrain_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="omniglot", choices=list(DATASETS), help="labelled dataset")
     parser.add_argument("--train-split", default="vinyals-train", help="base classes")
     parser.add_argument("--val-split", default="vinyals-val", help="classes for prototypical validation")
-    parser.add_argument("--image-size", type=_positive, default=28, help="Omniglot image side")
-    parser.add_argument("--max-classes", type=_positive, default=None, help="only the first N classes")
+    parser.add_argument("--image-size", type=positive_int, default=28, help="Omniglot image side")
+    parser.add_argument("--max-classes", type=positive_int, default=None, help="only the first N classes")
     parser.add_argument("--backbone", default="conv4", choices=list(BACKBONES), help="encoder")
-    parser.add_argument("--epochs", type=_positive, default=10, help="passes over the base-class images")
-    parser.add_argument("--batch-size", type=_positive, default=256, help="images per step")
+    parser.add_argument("--epochs", type=positive_int, default=10, help="passes over the base-class images")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="images per step")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay")
-    parser.add_argument("--val-way", type=_positive, default=5, help="classes per validation episode")
-    parser.add_argument("--val-shot", type=_positive, default=1, help="support samples per class")
-    parser.add_argument("--val-query", type=_positive, default=15, help="query samples per class")
-    parser.add_argument("--val-episodes", type=_positive, default=1000, help="validation episodes")
+    parser.add_argument("--val-way", type=positive_int, default=5, help="classes per validation episode")
+    parser.add_argument("--val-shot", type=positive_int, default=1, help="support samples per class")
+    parser.add_argument("--val-query", type=positive_int, default=15, help="query samples per class")
+    parser.add_argument("--val-episodes", type=positive_int, default=1000, help="validation episodes")
     parser.add_argument(
         "--episode-backend", default="auto", choices=BACKENDS, help="auto: learn2learn when installed"
     )

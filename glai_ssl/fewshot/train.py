@@ -399,7 +399,9 @@ def main(args: argparse.Namespace) -> dict:
         train_model = model
         val_inputs = None if val is None else val.images
         source = TensorEpisodes(train.images.to(device), sampler, transform=uint8_to_float)
-    parameters = [p for p in train_model.parameters() if p.requires_grad]
+    # every parameter of the trained model, those a GLAI head froze too (Adam skips parameters without a
+    # gradient): the optimizer then has the same parameters whether the run starts or resumes after the switch
+    parameters = list(train_model.parameters())
     optimizer = torch.optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=args.lr_gamma)
     payload_kwargs = {
@@ -426,7 +428,7 @@ def main(args: argparse.Namespace) -> dict:
 
     log.info(
         f"training {train_spec} on {train.name} ({int(train.labels.unique().numel())} classes), {args.epochs} epochs of "
-        f"{args.episodes_per_epoch} episodes, head {head.kind}, {sum(p.numel() for p in parameters)} trainable "
+        f"{args.episodes_per_epoch} episodes, head {head.kind}, {sum(p.numel() for p in parameters if p.requires_grad)} trainable "
         f"parameters, episodes: {backend}, device {device}"
     )
     start = time.perf_counter()

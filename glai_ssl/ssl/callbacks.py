@@ -1,11 +1,14 @@
-"""Lightning callbacks: the GLAI structure switch, periodic evaluation of the frozen backbone, interruption."""
+"""Lightning callbacks: the GLAI structure switch, periodic evaluation of the frozen backbone, checkpoints,
+the training clock, interruption."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 from pytorch_lightning import Callback, LightningModule, Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import Tensor
 
 from glai_ssl.eval import extract_features, knn_accuracy, linear_probe
@@ -62,7 +65,8 @@ class EvaluationCallback(Callback):
     (eval mode, stop-gradient by construction) on held-out images, against training time.
 
     ``history`` holds ``{"epoch", "train_seconds", "knn_accuracy"[, "probe_accuracy"]}``; ``train_seconds`` is
-    the wall-clock since the start of training minus the time spent in this callback.
+    the wall-clock since the start of training minus the time spent in this callback. Both are kept in the
+    checkpoint, so a resumed run continues the history and the clock.
     """
 
     def __init__(
@@ -84,10 +88,23 @@ class EvaluationCallback(Callback):
         self.history: list[dict] = []
         self._start: float | None = None
         self._eval_seconds = 0.0
+        self._before = 0.0  # training seconds before a resume
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Start the clock of training time."""
         self._start = time.perf_counter()
+
+    def _train_seconds(self, now: float) -> float:
+        return self._before + now - (self._start or now) - self._eval_seconds
+
+    def state_dict(self) -> dict:
+        """The history and the training seconds so far, for the checkpoint."""
+        return {"history": self.history, "train_seconds": self._train_seconds(time.perf_counter())}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue the history and the clock of a checkpoint's run."""
+        self.history = list(state_dict["history"])
+        self._before = float(state_dict["train_seconds"])
 
     @torch.no_grad()
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -99,7 +116,7 @@ class EvaluationCallback(Callback):
         if self.every_n_epochs <= 0 or (epoch + 1) % self.every_n_epochs:
             return
         began = time.perf_counter()
-        train_seconds = began - (self._start or began) - self._eval_seconds
+        train_seconds = self._train_seconds(began)
         if trainer.is_global_zero:
             backbone = _ImagesFirst(pl_module)
             bank = extract_features(backbone, self.bank[0], device=pl_module.device, desc="eval bank")
@@ -143,3 +160,45 @@ class StopAfterEpochs(Callback):
         """Ask the trainer to stop once ``epochs`` epochs are done."""
         if trainer.current_epoch + 1 >= self.epochs:
             trainer.should_stop = True
+
+
+class TrainingClock(Callback):
+    """Seconds in Lightning's fit loop (evaluation callbacks included), over the whole run: kept in the
+    checkpoint, so a resumed run reports the time of every epoch it kept (work lost in a crash is not counted)."""
+
+    def __init__(self) -> None:
+        self._before, self._start, self._end = 0.0, None, None
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Stop the clock."""
+        self._end = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        """Training seconds so far, those before a resume included."""
+        if self._start is None:
+            return self._before
+        return self._before + (self._end or time.perf_counter()) - self._start
+
+    def state_dict(self) -> dict:
+        """The seconds so far, for the checkpoint."""
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue the clock of a checkpoint's run."""
+        self._before = float(state_dict["seconds"])
+
+
+def epoch_checkpoint(dirpath: Path) -> ModelCheckpoint:
+    """``dirpath/last.ckpt``, rewritten after every training epoch: what ``--resume`` takes after a crash.
+
+    Lightning 2.6 writes ``save_last=True``'s file only when some other checkpoint is saved, so with
+    ``save_top_k=0`` it came only at the end of training; a single top-k file named ``last`` is rewritten instead.
+    """
+    return ModelCheckpoint(
+        dirpath=dirpath, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False
+    )

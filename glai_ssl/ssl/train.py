@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
+from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.strategies import DDPStrategy
 from torch.utils.data import DataLoader
@@ -25,7 +24,13 @@ from glai_ssl.eval.report import FEATURE_NORMS
 from glai_ssl.glai import StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
 from glai_ssl.models.checkpoint import check_same_config, read_payload
-from glai_ssl.ssl.callbacks import EvaluationCallback, GLAIStructureCallback, StopAfterEpochs
+from glai_ssl.ssl.callbacks import (
+    EvaluationCallback,
+    GLAIStructureCallback,
+    StopAfterEpochs,
+    TrainingClock,
+    epoch_checkpoint,
+)
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
@@ -36,6 +41,9 @@ from glai_ssl.utils.runtime import (
     add_common_args,
     add_pruning_args,
     args_dict,
+    non_negative_int,
+    positive_float,
+    positive_int,
     pruning_error,
     resolve_device,
     setup_logging,
@@ -131,19 +139,22 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument("--strategy", default="auto", help="auto | ddp (gloo on CPU, NCCL on GPU)")
     parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed on GPU")
     parser.add_argument(
-        "--eval-every", type=int, default=0, help="kNN accuracy every N epochs during pretraining (0: off)"
+        "--eval-every",
+        type=non_negative_int,
+        default=0,
+        help="kNN accuracy every N epochs during pretraining (0: off)",
     )
     parser.add_argument("--eval-size", type=int, default=10000, help="bank size of that periodic kNN")
     parser.add_argument(
         "--eval-probe-epochs",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="also a linear probe of that many epochs at each evaluation",
     )
-    parser.add_argument("--knn-k", type=int, default=200, help="neighbours of the kNN evaluation")
-    parser.add_argument("--knn-t", type=float, default=0.1, help="temperature of its weighted vote")
+    parser.add_argument("--knn-k", type=positive_int, default=200, help="neighbours of the kNN evaluation")
+    parser.add_argument("--knn-t", type=positive_float, default=0.1, help="temperature of its weighted vote")
     parser.add_argument(
-        "--probe-epochs", type=int, default=100, help="linear probe epochs in the final evaluation"
+        "--probe-epochs", type=positive_int, default=100, help="linear probe epochs in the final evaluation"
     )
     parser.add_argument(
         "--feature-norm",
@@ -380,10 +391,8 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     module = SSLModule(config)
     if world > 1 and device.type == "cpu":
         convert_global_batchnorm(module)  # SyncBatchNorm is GPU-only; this one all-reduces over gloo
-    callbacks = [
-        ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_epochs=1, save_top_k=0),
-        TQDMProgressBar(refresh_rate=10),
-    ]
+    clock = TrainingClock()
+    callbacks = [epoch_checkpoint(out / "checkpoints"), TQDMProgressBar(refresh_rate=10), clock]
     probe_images = normalised(train.subset(range(min(args.glai_probe_size, len(train)))), args.dataset)
     if args.head == "glai":
         callbacks.append(GLAIStructureCallback(probe_images))
@@ -439,9 +448,8 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         persistent_workers=args.workers > 0,
         drop_last=True,
     )
-    start = time.perf_counter()
     trainer.fit(module, train_dataloaders=loader, ckpt_path=args.resume)
-    train_seconds = time.perf_counter() - start
+    train_seconds = clock.seconds  # of the whole run, across a resume
     if not trainer.is_global_zero:
         return {}
     backbone_file = save_backbone(

@@ -58,6 +58,20 @@ def test_short_training_is_clearly_above_chance_on_test_classes(tmp_path, data_r
     assert after.summary.mean > 0.6 and after.summary.mean > before.summary.mean + 0.08
 
 
+def test_glai_resume_after_the_switch_equals_an_uninterrupted_run(tmp_path, data_root):
+    # the structure freezes at episode 4 (epoch 2 of 3-episode epochs); the run resumes in Phase 2
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert glai_ssl(["fewshot", "train", *TINY, *GLAI, "--epochs", "3", "--out", str(straight)]) == 0
+    assert glai_ssl(["fewshot", "train", *TINY, *GLAI, "--epochs", "2", "--out", str(resumed)]) == 0
+    assert json.loads((resumed / "train.json").read_text())["glai"]["phase"] == 2
+    args = [*TINY, *GLAI, "--epochs", "3", "--out", str(resumed), "--resume"]
+    assert glai_ssl(["fewshot", "train", *args]) == 0
+    a, b = _model_states(straight / "checkpoint.pt"), _model_states(resumed / "checkpoint.pt")
+    for key in a:
+        if torch.is_tensor(a[key]):
+            assert torch.equal(a[key], b[key]), key
+
+
 def test_time_budget_validates_the_last_epoch(tmp_path, data_root):
     # the budget ends the run after epoch 1, before the first scheduled validation (epoch 5)
     args = [*TINY, "--epochs", "10", "--val-every", "5", "--max-minutes", "0", "--out", str(tmp_path)]
