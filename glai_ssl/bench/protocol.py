@@ -68,17 +68,20 @@ class Curve:
 
     def time_to(self, accuracy: float) -> float | None:
         """Training time when the curve first reached ``accuracy`` (None if never)."""
-        for point in self.points:
-            if point["accuracy"] >= accuracy - 1e-12:
-                return point["seconds"]
-        return None
+        point = first_point_at(self.points, accuracy)
+        return None if point is None else point["seconds"]
+
+
+def first_point_at(points: list[dict], accuracy: float) -> dict | None:
+    """The first curve point at or above ``accuracy`` (None if none)."""
+    return next((p for p in points if p["accuracy"] >= accuracy - 1e-12), None)
 
 
 def mean_ci95(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% confidence interval (Student t; 0 for a single value)."""
+    """Mean and the half-width of its 95% confidence interval (Student t; NaN for fewer than two values)."""
     array = np.asarray(values, dtype=float)
     if len(array) < 2:
-        return float(array.mean()) if len(array) else float("nan"), 0.0
+        return float(array.mean()) if len(array) else float("nan"), float("nan")
     half = stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / math.sqrt(len(array))
     return float(array.mean()), float(half)
 
@@ -115,6 +118,12 @@ def summarise_pairs(pairs: list[dict]) -> dict:
             speedups.append(t_mlp / t_glai)
         gaps.append(glai["mva"] - mlp["mva"])
     mean, half = mean_ci95(speedups)
+    # where GLAI stood when it first reached the MLP's MVA, and where it ended: Phase 1 is S, an ordinary MLP
+    reached_phase = []
+    for pair in pairs:
+        point = first_point_at(pair["glai"]["curve"]["points"], pair["mlp"]["mva"])
+        reached_phase.append(None if point is None else point.get("phase"))
+    final = [p["glai"]["curve"]["points"][-1]["accuracy"] for p in pairs if p["glai"]["curve"]["points"]]
     return {
         "seeds": len(pairs),
         "reached": len(speedups),
@@ -126,6 +135,11 @@ def summarise_pairs(pairs: list[dict]) -> dict:
         "mva_gap_mean": float(np.mean(gaps)),
         "mva_gaps": gaps,
         "glai_mva_at_least_mlp": all(g >= -1e-12 for g in gaps),
+        "glai_reached_in_phase": reached_phase,
+        "glai_final_accuracies": final,
+        "glai_final_at_least_mlp_mva": sum(
+            f >= p["mlp"]["mva"] - 1e-12 for f, p in zip(final, pairs, strict=False)
+        ),
         "mlp_time_to_mva_mean": float(np.mean([t for t in mlp_times if t is not None])),
         "glai_time_to_mlp_mva_mean": float(np.mean([t for t in glai_times if t is not None]))
         if speedups

@@ -126,14 +126,23 @@ def _glai_options(settings: RunSettings, steps_per_epoch: int) -> dict:
     return options
 
 
-def configure_phase2(optimizer: torch.optim.Optimizer, settings: RunSettings) -> None:
-    """Set the Phase-2 learning rate and decoupled (AdamW-style) weight decay on the optimizer that continues
-    from Phase 1 (its other state, Adam's moments included, is kept)."""
-    for group in optimizer.param_groups:
-        if settings.glai_phase2_lr is not None:
-            group["lr"] = settings.glai_phase2_lr
-        if settings.glai_phase2_weight_decay:
-            group.update(weight_decay=settings.glai_phase2_weight_decay, decoupled_weight_decay=True)
+def configure_phase2(group: dict, settings: RunSettings) -> None:
+    """Set the Phase-2 learning rate and decoupled (AdamW-style) weight decay on a just-frozen GLAI module's
+    optimizer group, which continues from Phase 1 (its other state, Adam's moments included, is kept)."""
+    if settings.glai_phase2_lr is not None:
+        group["lr"] = settings.glai_phase2_lr
+    if settings.glai_phase2_weight_decay:
+        group.update(weight_decay=settings.glai_phase2_weight_decay, decoupled_weight_decay=True)
+
+
+def parameter_groups(model: nn.Module, modules: list[nn.Module]) -> list[dict]:
+    """One optimizer group per module of ``modules`` (GLAI blocks: each takes its Phase-2 settings at its own
+    switch), then one for the rest of ``model``'s trainable parameters (an MLP predictor beside a GLAI
+    projector keeps its learning rate)."""
+    groups = [{"params": [p for p in m.parameters() if p.requires_grad]} for m in modules]
+    taken = {id(p) for group in groups for p in group["params"]}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in taken]
+    return [group for group in [*groups, {"params": rest}] if group["params"]]
 
 
 def _steps_per_epoch(task: HeadTask, batch_size: int) -> int:
@@ -151,11 +160,11 @@ def train_head(
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = _steps_per_epoch(task, settings.batch_size)
     model = task.build(kind, _glai_options(settings, steps_per_epoch) if kind == "glai" else {})
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     curve, clock = Curve(), TrainClock().start()
     best, since_best, step, epoch = -1.0, 0, 0, 0
     gates: Tensor | None = None
-    glai_probes = task.glai_probes(model)
+    glai_modules = [module for module, _ in task.glai_probes(model).values()]
+    optimizer = torch.optim.Adam(parameter_groups(model, glai_modules), lr=settings.lr)
     head = model.head
     record: dict = {"kind": kind, "seed": seed}
 
@@ -173,29 +182,27 @@ def train_head(
         improved = accuracy > best + 1e-6
         best, since_best = (accuracy, 0) if improved else (best, since_best + 1)
         clock.resume()
-        in_phase1 = any(m.phase == 1 for m, _ in glai_probes.values())  # GLAI's patience starts at its switch
+        in_phase1 = any(m.phase == 1 for m in glai_modules)  # GLAI's patience starts at its switch
         return (since_best >= settings.patience and not in_phase1) or clock.elapsed >= settings.max_seconds
 
     def structure_check() -> None:
-        nonlocal gates, optimizer, since_best
-        pending = {n: (m, p) for n, (m, p) in glai_probes.items() if m.phase == 1}
-        for name, (module, probe) in pending.items():
+        nonlocal gates, since_best
+        # the probes afresh: a predictor's inputs are the outputs of the projector as it is now
+        pending = {n: (m, p) for n, (m, p) in task.glai_probes(model).items() if m.phase == 1}
+        for name, (module, probe) in pending.items():  # in order: a projector before its predictor
             module.steps = step
-            if module.check_stability(probe):
-                module.freeze_structure()
-                curve.mark(clock.read(), step, f"{name} frozen ({module.monitor.reason})")
-        if pending and all(m.phase == 2 for m, _ in glai_probes.values()):
+            if not module.check_stability(probe):
+                continue
+            module.freeze_structure()
+            curve.mark(clock.read(), step, f"{name} frozen ({module.monitor.reason})")
             if settings.glai_refit_ridge is not None and settings.glai_prune == "features":
-                # in order: a later module's inputs are the outputs of the modules refitted before it
-                for name in glai_probes:
-                    module, inputs = task.glai_probes(model, settings.glai_refit_samples)[name]
-                    fit = refit_to_structure(module, inputs, ridge=settings.glai_refit_ridge)
-                    curve.mark(
-                        clock.read(),
-                        step,
-                        f"{name} refit to S: error {fit['before']:.3f} -> {fit['after']:.3f}",
-                    )
-            configure_phase2(optimizer, settings)
+                inputs = task.glai_probes(model, settings.glai_refit_samples)[name][1]
+                fit = refit_to_structure(module, inputs, ridge=settings.glai_refit_ridge)
+                curve.mark(
+                    clock.read(), step, f"{name} refit to S: error {fit['before']:.3f} -> {fit['after']:.3f}"
+                )
+            configure_phase2(optimizer.param_groups[glai_modules.index(module)], settings)
+        if pending and all(m.phase == 2 for m in glai_modules):
             gates = cache_gates(head, task.inputs)
             curve.mark(clock.read(), step, "gates cached")
             since_best = 0  # Phase 2 is a new model class: it gets the full patience
@@ -212,8 +219,8 @@ def train_head(
             optimizer.step()
             step += 1
             task.after_step(model, min(1.0, step / (settings.max_epochs * steps_per_epoch)))
-            if glai_probes and any(m.phase == 1 for m, _ in glai_probes.values()):
-                config = next(iter(glai_probes.values()))[0].monitor.config
+            if any(m.phase == 1 for m in glai_modules):
+                config = glai_modules[0].monitor.config
                 if step % config.check_every == 0 or step >= config.max_steps:
                     structure_check()
                     if gates is not None and settings.glai_solver in ("lbfgs", "ridge") and task.convex:

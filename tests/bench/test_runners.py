@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from glai_ssl.bench.protocol import summarise_pairs
-from glai_ssl.bench.runners import RunSettings, configure_phase2, train_head
+from glai_ssl.bench.runners import RunSettings, configure_phase2, parameter_groups, train_head
 from glai_ssl.bench.tasks import FixedClassification
 
 
@@ -41,14 +41,19 @@ def test_both_heads_learn_and_glai_goes_through_both_phases(task, solver):
     assert summary["seeds"] == 1
 
 
-def test_phase2_weight_decay_is_decoupled_and_sets_the_phase2_lr():
-    weight = torch.nn.Parameter(torch.ones(3))
-    optimizer = torch.optim.Adam([weight], lr=1e-3)
-    configure_phase2(optimizer, RunSettings(glai_phase2_lr=0.1, glai_phase2_weight_decay=0.5))
-    weight.grad = torch.zeros(3)  # Adam's own step is then zero: only the decay moves the weight
+def test_phase2_weight_decay_is_decoupled_and_sets_the_phase2_lr_of_that_module_only():
+    glai, other = torch.nn.Linear(3, 1, bias=False), torch.nn.Linear(3, 1, bias=False)
+    model = torch.nn.Sequential(glai, other)
+    for layer in model:
+        torch.nn.init.ones_(layer.weight)
+    optimizer = torch.optim.Adam(parameter_groups(model, [glai]), lr=1e-3)
+    configure_phase2(optimizer.param_groups[0], RunSettings(glai_phase2_lr=0.1, glai_phase2_weight_decay=0.5))
+    for layer in model:
+        layer.weight.grad = torch.zeros(1, 3)  # Adam's own step is then zero: only the decay moves a weight
     optimizer.step()
-    assert optimizer.param_groups[0]["lr"] == 0.1
-    assert torch.allclose(weight.detach(), torch.full((3,), 1 - 0.1 * 0.5))
+    assert [group["lr"] for group in optimizer.param_groups] == [0.1, 1e-3]
+    assert torch.allclose(glai.weight.detach(), torch.full((1, 3), 1 - 0.1 * 0.5))
+    assert torch.equal(other.weight.detach(), torch.ones(1, 3))  # an MLP beside it keeps its settings
 
 
 def test_glai_patience_counts_from_the_switch(task):
@@ -104,6 +109,9 @@ def test_byol_counts_the_online_heads_only_and_the_target_stays_frozen():
     # the default refit fitted both GLAI modules to their S at the switch, the predictor after the projector
     refits = [e["event"] for e in glai["curve"]["events"] if "refit" in e["event"]]
     assert [r.split()[0] for r in refits] == ["head", "predictor"]
+    steps = {e["event"].split(" (")[0].split(":")[0]: e["step"] for e in glai["curve"]["events"]}
+    for name in ("head", "predictor"):  # each refitted at its own switch
+        assert steps[f"{name} refit to S"] == steps[f"{name} frozen"]
     assert glai["glai"]["config"]["prune"] == "features"
 
 
