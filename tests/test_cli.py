@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 
 def glai_ssl(*args, env=None):
     return subprocess.run(
@@ -67,7 +69,9 @@ def test_bench_rejects_bad_settings_before_any_work(tmp_path):
     assert not (tmp_path / "bench.json").exists()
 
 
-def test_evaluation_settings_are_checked_when_parsed(tmp_path):
+def test_evaluation_settings_are_checked_when_parsed(capsys):
+    from glai_ssl.cli import main  # in process: argparse refuses these before any import of data or models
+
     for flags, message in [
         (["probe", "x.pt", "--knn-t", "0"], "--knn-t: must be > 0, got 0"),
         (["probe", "x.pt", "--knn-k", "-5"], "--knn-k: must be >= 1, got -5"),
@@ -75,8 +79,10 @@ def test_evaluation_settings_are_checked_when_parsed(tmp_path):
         (["pretrain", "--knn-k", "0"], "--knn-k: must be >= 1, got 0"),
         (["fewshot", "train", "--patience", "-1"], "--patience: must be >= 0, got -1"),
     ]:
-        result = glai_ssl(*flags)
-        assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
+        with pytest.raises(SystemExit) as exit_info:
+            main(flags)
+        error = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in error, (flags, error)
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser, name: str = "glai-ssl"):

@@ -56,7 +56,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root, pruning):
         "1.5",
         "--method",
     ]
-    flags = ["--eval-every", "1", "--eval-size", "256", *flags]
+    evaluate = not pruning  # the kNN history across the resume, checked once (an evaluation costs seconds)
+    flags = ["--eval-every", "1" if evaluate else "0", "--eval-size", "256", *flags]
     full = run(tmp_path / "full", "--epochs", "3", *flags[:-1], method="byol")
     part = run(tmp_path / "part", "--epochs", "3", "--stop-after-epochs", "1", *flags[:-1], method="byol")
     resumed = run(
@@ -77,10 +78,11 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root, pruning):
         refit = full["glai"]["projection_head"]["refit"]
         assert refit["after"] < refit["before"] and resumed["glai"]["projection_head"]["refit"] == refit
     # the kNN history and the training clock carry over the interruption
-    knn = [(r["epoch"], r["knn_accuracy"]) for r in full["eval_history"]]
-    assert len(knn) == 3 and [(r["epoch"], r["knn_accuracy"]) for r in resumed["eval_history"]] == knn
     assert resumed["train_seconds"] > part["train_seconds"] > 0
-    assert resumed["eval_history"][0]["train_seconds"] == part["eval_history"][0]["train_seconds"]
+    if evaluate:
+        knn = [(r["epoch"], r["knn_accuracy"]) for r in full["eval_history"]]
+        assert len(knn) == 3 and [(r["epoch"], r["knn_accuracy"]) for r in resumed["eval_history"]] == knn
+        assert resumed["eval_history"][0]["train_seconds"] == part["eval_history"][0]["train_seconds"]
     a, b = step_losses(tmp_path / "full"), step_losses(tmp_path / "part")
     later = [s for s in a if s >= 8]
     assert later and all(s in b for s in later)
