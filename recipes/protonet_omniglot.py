@@ -36,6 +36,7 @@ from glai_ssl.fewshot.train import BEST_MODEL, load_split
 from glai_ssl.fewshot.train import main as train
 from glai_ssl.utils.runtime import HelpFormatter, args_dict, positive_int, write_json
 
+TEST_WAYS = (5, 20)  # the ways of Snell et al.'s Omniglot table
 CPU_DEFAULTS = {
     "epochs": 40,
     "lr_step": 10,
@@ -81,8 +82,8 @@ def check_test_plan(args: argparse.Namespace, plan: dict[int, list[int]]) -> Non
             "add --no-trainval"
         )
     test = load_split(args, args.test_split)
-    for shots in plan.values():
-        for way, shot in [(way, shot) for way in (5, 20) for shot in shots]:
+    for way in TEST_WAYS:
+        for shot in {shot for shots in plan.values() for shot in shots}:
             check_spec(EpisodeSpec(way, shot, args.test_query), test.labels, test.name)
 
 
@@ -114,7 +115,7 @@ def evaluate_on_test(args: argparse.Namespace, model: Path, shots: list[int], ou
         checkpoint=model,
         dataset=args.dataset,
         split=args.test_split,
-        way=[5, 20],
+        way=list(TEST_WAYS),
         shot=shots,
         query=args.test_query,
         episodes=args.test_episodes,

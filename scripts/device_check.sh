@@ -2,7 +2,8 @@
 # The GPU checks, as one short prepared run for a lent GPU machine (the device tool; see README "On a GPU").
 # Prepare here with `make device-bundle`, then call the device tool with
 #   carry: [".device/wheels", ".device/data/omniglot", ".device/cache/omniglot"]
-#   command: bash scripts/device_check.sh          (timeout_s 590: the steps below keep to about 9 minutes)
+#   command: bash scripts/device_check.sh          (timeout_s 590: 5-minute training guards are meant to keep
+#   the whole run near 9 minutes; not yet timed on a GPU, the SMOKE=1 run below took about 5 minutes on this CPU)
 # It runs under the machine's own python3 (its torch, torchvision and Lightning; lightly from the wheels) and
 # writes two files to $OUT: device_check.log (everything printed) and device_check.tgz (every JSON, Markdown,
 # plot, best model and resumable checkpoint). Each step runs even when an earlier one failed; the log says
