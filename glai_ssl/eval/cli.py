@@ -6,6 +6,7 @@ import argparse
 
 from glai_ssl.eval.report import FEATURE_NORMS, RawPixels, evaluate_backbone
 from glai_ssl.models import load_backbone
+from glai_ssl.models.checkpoint import ENCODERS
 from glai_ssl.utils.runtime import (
     HelpFormatter,
     add_common_args,
@@ -34,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dataset", choices=DATASETS, default=None, help="default: the one the backbone was trained on"
+    )
+    parser.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default="online",
+        help="of a BYOL or MoCo Lightning checkpoint: the online encoder or the momentum (target) one",
     )
     parser.add_argument(
         "--raw-pixels", action="store_true", help="probe raw pixels instead of a backbone (baseline)"
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.raw_pixels:
         backbone, info = RawPixels(), {"backbone": "raw-pixels", "meta": {}}
     elif args.checkpoint:
-        backbone, info = load_backbone(args.checkpoint)
+        backbone, info = load_backbone(args.checkpoint, args.encoder)
     else:
         raise SystemExit("error: give a checkpoint, or --raw-pixels for the pixel baseline")
     dataset = args.dataset or info["meta"].get("dataset")

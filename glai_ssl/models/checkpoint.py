@@ -123,17 +123,29 @@ def _read(path: Path) -> dict:
     return payload
 
 
-def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+#: which backbone of an SSL recipe's Lightning checkpoint :func:`load_backbone` reads
+ENCODERS = ("online", "momentum")
+
+
+def load_backbone(path: str | os.PathLike, encoder: str = "online") -> tuple[nn.Module, dict]:
     """Load a backbone file or an SSL recipe's Lightning checkpoint; return ``(backbone, info)``.
 
     The backbone takes images in [0, 1] (see :class:`Normalized`). ``info`` has ``backbone``, ``in_channels``,
-    ``image_size``, ``normalize`` and the saved ``meta``.
+    ``image_size``, ``normalize`` and the saved ``meta``. ``encoder="momentum"`` reads the momentum (target)
+    encoder of a BYOL or MoCo checkpoint instead of the online one (Grill et al. 2020 evaluate the online one).
 
     Raises:
-        CheckpointError: the file is missing, unreadable, or holds no backbone.
+        CheckpointError: the file is missing, unreadable, or holds no backbone (or no momentum encoder).
     """
+    if encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
     path = Path(path)
     payload = _read(path)
+    if encoder == "momentum" and payload.get("format") == FORMAT:
+        raise CheckpointError(
+            f"{path} is a backbone file, which holds one encoder; the momentum encoder is only in an SSL "
+            "recipe's Lightning checkpoint (OUT/checkpoints/last.ckpt of a BYOL or MoCo run)"
+        )
     if payload.get("format") == FORMAT:
         info = {k: payload[k] for k in ("backbone", "in_channels", "image_size")}
         info["normalize"] = payload.get("normalize")
@@ -151,16 +163,20 @@ def load_backbone(path: str | os.PathLike) -> tuple[nn.Module, dict]:
             "meta": {"lightning": True, "epoch": payload.get("epoch")},
             "normalize": hparams.get("normalize"),
         }
+        name = "backbone" if encoder == "online" else "backbone_momentum"
+        prefixes = (f"method.{name}.", f"{name}.")  # SSLModule keeps it under method.<name>
         state = {}
-        for prefix in ("method.backbone.", "backbone."):  # SSLModule keeps it under method.backbone
+        for prefix in prefixes:
             state = {k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)}
             if state:
                 break
         if not state:
+            hint = " (a method with a momentum encoder: byol, moco)" if encoder == "momentum" else ""
             raise CheckpointError(
-                f"{path} has no 'method.backbone.*' or 'backbone.*' weights in its state dict"
+                f"{path} has no '{prefixes[0]}*' or '{prefixes[1]}*' weights in its state dict{hint}"
             )
         info["meta"]["dataset"] = hparams.get("dataset")
+        info["meta"]["encoder"] = encoder
     else:
         raise CheckpointError(
             f"{path} is not a glai_ssl backbone file (format {payload.get('format')!r}) nor an SSL recipe checkpoint"

@@ -71,3 +71,27 @@ def test_recorded_normalisation_is_applied_on_load(tmp_path):
     x = torch.rand(2, 1, 28, 28)
     torch.testing.assert_close(loaded.eval()(x), backbone((x - 0.5) / 0.25))
     assert loaded.feature_dim == 64 and info["normalize"] == {"mean": [0.5], "std": [0.25]}
+
+
+def test_momentum_encoder_of_a_lightning_checkpoint(tmp_path):
+    """``encoder="momentum"`` reads BYOL's / MoCo's target backbone; asking it of a file without one says so."""
+    torch.manual_seed(0)
+    online, target = make_backbone("conv4").eval(), make_backbone("conv4").eval()
+    state = {f"method.backbone.{k}": v for k, v in online.state_dict().items()}
+    state |= {f"method.backbone_momentum.{k}": v for k, v in target.state_dict().items()}
+    hparams = {"config": {"backbone": "conv4", "in_channels": 1, "image_size": 28, "dataset": "mnist"}}
+    torch.save({"state_dict": state, "hyper_parameters": hparams}, tmp_path / "byol.ckpt")
+    x = torch.rand(2, 1, 28, 28)
+    for encoder, expected in (("online", online), ("momentum", target)):
+        loaded, info = load_backbone(tmp_path / "byol.ckpt", encoder)
+        torch.testing.assert_close(loaded.eval()(x), expected(x))
+        assert info["meta"]["encoder"] == encoder
+    state = {k: v for k, v in state.items() if "momentum" not in k}  # a SimCLR run
+    torch.save({"state_dict": state, "hyper_parameters": hparams}, tmp_path / "simclr.ckpt")
+    with pytest.raises(CheckpointError, match="method.backbone_momentum.*byol, moco"):
+        load_backbone(tmp_path / "simclr.ckpt", "momentum")
+    path = save_backbone(tmp_path / "b.pt", "conv4", online, in_channels=1, image_size=28)
+    with pytest.raises(CheckpointError, match="holds one encoder"):
+        load_backbone(path, "momentum")
+    with pytest.raises(ValueError, match="unknown encoder 'teacher'"):
+        load_backbone(path, "teacher")
