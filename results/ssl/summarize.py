@@ -38,6 +38,8 @@ def variant(args: dict) -> str:
         changes.append(f"warmup {args['warmup_epochs']:g} epoch(s)")
     if args.get("train_size") not in (None, 20000):
         changes.append("all 60k images" if args["train_size"] == 0 else f"{args['train_size']} images")
+    if args.get("view"):
+        changes.append("views " + ", ".join(args["view"]))
     if args.get("seed", 0) != 0:
         changes.append(f"seed {args['seed']}")
     return ", ".join(changes) or "-"
