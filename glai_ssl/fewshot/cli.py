@@ -101,13 +101,16 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
         "--head-hidden-dim", type=positive_int, default=256, help="hidden width of an mlp/glai head"
     )
     model.add_argument("--head-output-dim", type=positive_int, default=64, help="embedding dimension")
-    glai = parser.add_argument_group("GLAI head (with --head glai; unset: the library's defaults)")
+    glai = parser.add_argument_group(
+        "GLAI head (with --head glai; unset: path ratio 16, path scale 0.3, prune features, refit ridge 1e-2 "
+        "(GLAI_HEAD_DEFAULTS, measured in results/protonet/heads), the rest the library's defaults)"
+    )
     glai.add_argument(
         "--structure-width", type=positive_int, default=None, help="width of the structure net S"
     )
     glai.add_argument("--path-ratio", type=float, default=None, help="paths of S per MLP parameter")
     glai.add_argument("--path-scale", type=float, default=None, help="path weights used as scale * theta")
-    add_pruning_args(glai)
+    add_pruning_args(glai, refit_help="; unset: 1e-2 with features, none: no refit", allow_none=True)
     glai.add_argument("--tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument(
         "--check-every", type=positive_int, default=None, help="training episodes between checks"

@@ -82,9 +82,26 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
         )
 
 
-def add_pruning_args(group: argparse._ActionsContainer, prefix: str = "") -> None:
+#: the value of ``--refit-ridge none``: no refit, where a parser's unset refit means a default one
+NO_REFIT = "none"
+
+
+def float_or_none(text: str) -> float | str:
+    """argparse type: a float, or :data:`NO_REFIT` for the word ``none``."""
+    if text.strip().lower() == NO_REFIT:
+        return NO_REFIT
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
+
+def add_pruning_args(
+    group: argparse._ActionsContainer, prefix: str = "", refit_help: str = "", allow_none: bool = False
+) -> None:
     """``--{prefix}prune`` and ``--{prefix}refit-ridge``: how a GLAI head spends its path budget and whether the
-    switch refits the kept path features to ``S`` (unset: the block's defaults)."""
+    switch refits the kept path features to ``S`` (unset: the block's defaults, or the caller's, described by
+    ``refit_help``; ``allow_none``: ``--refit-ridge none`` turns a default refit off)."""
     from glai_ssl.glai import PRUNING
 
     group.add_argument(
@@ -95,9 +112,10 @@ def add_pruning_args(group: argparse._ActionsContainer, prefix: str = "") -> Non
     )
     group.add_argument(
         f"--{prefix}refit-ridge",
-        type=float,
+        type=float_or_none if allow_none else float,
         default=None,
-        help=f"at the switch, fit the kept path features to S's outputs (ridge, relative; needs --{prefix}prune features)",
+        help=f"at the switch, fit the kept path features to S's outputs (ridge, relative; needs --{prefix}prune "
+        f"features{refit_help})",
     )
 
 

@@ -1,6 +1,7 @@
 """Training and evaluation end to end on real Omniglot: above chance, checkpoints, resume, frozen backbone,
 and impossible specs refused before training."""
 
+import argparse
 import json
 
 import pytest
@@ -9,7 +10,8 @@ import torch
 from glai_ssl.cli import main as glai_ssl
 from glai_ssl.data import load_omniglot
 from glai_ssl.fewshot import EpisodeSampler, EpisodeSpec, ProtoNet, load_model
-from glai_ssl.fewshot.train import evaluate, first_classes
+from glai_ssl.fewshot.cli import add_train_args
+from glai_ssl.fewshot.train import GLAI_HEAD_DEFAULTS, evaluate, first_classes, head_config
 from glai_ssl.models import load_backbone, make_backbone
 
 # tiny runs: 20 classes of vinyals-val to train on, 20 classes of Lake's evaluation set to validate on
@@ -109,10 +111,12 @@ def test_glai_checkpoint_resume_and_round_trip(tmp_path, data_root, capsys):
         for r in json.loads((straight / "train.json").read_text())["history"]
     ]
 
-    # round trip: the model file rebuilds the same network, phase and embeddings
+    # round trip: the model file rebuilds the same network, phase and embeddings (the best epoch's phase: S froze
+    # in epoch 2, so a model selected at epoch 1 is in Phase 1)
     model, info = load_model(resumed / "model_best.pt")
-    assert info["head"]["kind"] == "glai" and model.head.phase == 2
+    assert info["head"]["kind"] == "glai" and model.head.phase == (2 if record["best_epoch"] == 2 else 1)
     reference, _ = load_model(resumed / "checkpoint.pt")
+    assert reference.head.phase == 2
     images = torch.rand(6, 1, 28, 28)
     model.eval(), reference.eval()
     if record["best_epoch"] == 2:
@@ -163,7 +167,7 @@ def test_supervised_pretraining_then_frozen_backbone_trains_only_the_head(tmp_pa
         (["--shot", "10", "--query", "11"], "at least 21 samples each (10 shot + 11 query)"),
         (["--way", "5", "--val-way", "30", "--max-classes", "20"], "30-way 5-shot 15-query episodes need 30"),
         (["--freeze-backbone", "--head", "none"], "leaves nothing to train"),
-        (["--head", "glai", "--refit-ridge", "0.01"], "--refit-ridge 0.01 needs --prune features (got None)"),
+        (["--head", "glai", "--prune", "paths", "--refit-ridge", "0.01"], "needs --prune features (got paths)"),
     ],
 )
 def test_impossible_runs_fail_before_training(tmp_path, data_root, capsys, options, message):
@@ -171,3 +175,24 @@ def test_impossible_runs_fail_before_training(tmp_path, data_root, capsys, optio
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_glai_head_defaults_of_a_fewshot_run():
+    """Unset GLAI flags take GLAI_HEAD_DEFAULTS; the refit follows --prune and --refit-ridge none turns it off."""
+    parser = argparse.ArgumentParser()
+    add_train_args(parser)
+
+    def glai_options(*flags):
+        return head_config(parser.parse_args(["--head", "glai", *flags])).glai
+
+    options = glai_options()
+    assert {k: options[k] for k in GLAI_HEAD_DEFAULTS} == GLAI_HEAD_DEFAULTS
+    assert "refit_ridge" not in glai_options("--prune", "paths")
+    assert "refit_ridge" not in glai_options("--refit-ridge", "none")
+    assert glai_options("--refit-ridge", "0.5", "--path-scale", "1")["refit_ridge"] == 0.5
+    assert glai_options("--path-scale", "1")["path_scale"] == 1.0
+    assert head_config(parser.parse_args(["--head", "mlp"])).glai == {}
+    with pytest.raises(ValueError, match="needs --prune features"):
+        glai_options("--prune", "paths", "--refit-ridge", "1e-2")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--refit-ridge", "off"])
