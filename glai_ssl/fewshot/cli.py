@@ -102,7 +102,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--head-output-dim", type=positive_int, default=64, help="embedding dimension")
     glai = parser.add_argument_group(
-        "GLAI head (with --head glai; unset: path ratio 16, path scale 0.3, prune features, refit ridge 1e-2 "
+        "GLAI head (with --head glai; unset: path ratio 16, path scale 0.1, prune features, refit ridge 1e-2 "
         "(GLAI_HEAD_DEFAULTS, measured in results/protonet/heads), the rest the library's defaults)"
     )
     glai.add_argument(

@@ -167,7 +167,10 @@ def test_supervised_pretraining_then_frozen_backbone_trains_only_the_head(tmp_pa
         (["--shot", "10", "--query", "11"], "at least 21 samples each (10 shot + 11 query)"),
         (["--way", "5", "--val-way", "30", "--max-classes", "20"], "30-way 5-shot 15-query episodes need 30"),
         (["--freeze-backbone", "--head", "none"], "leaves nothing to train"),
-        (["--head", "glai", "--prune", "paths", "--refit-ridge", "0.01"], "needs --prune features (got paths)"),
+        (
+            ["--head", "glai", "--prune", "paths", "--refit-ridge", "0.01"],
+            "needs --prune features (got paths)",
+        ),
     ],
 )
 def test_impossible_runs_fail_before_training(tmp_path, data_root, capsys, options, message):

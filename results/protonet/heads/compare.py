@@ -31,8 +31,8 @@ MLP = {
 #: GLAI head settings -> file name pattern by seed (all with path ratio 16, prune features, refit ridge 1e-2)
 GLAI = {
     "path scale 1": "glai_e12_features16_refit{seed}.json",
-    "path scale 0.3 (the default since session 15)": "glai_e12_features16_refit_ps03{seed}.json",
-    "path scale 0.1": "glai_e12_features16_refit_ps01{seed}.json",
+    "path scale 0.3": "glai_e12_features16_refit_ps03{seed}.json",
+    "path scale 0.1 (the default since session 15)": "glai_e12_features16_refit_ps01{seed}.json",
 }
 TASKS = ((5, 1), (5, 5), (20, 1), (20, 5))
 #: two-sided 95% Student t quantiles by degrees of freedom
