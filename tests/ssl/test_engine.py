@@ -146,8 +146,13 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
     assert double.returncode == 0, double.stderr[-2000:]
     one, two = step_losses(tmp_path / "one"), step_losses(tmp_path / "two")
     assert sorted(one) == sorted(two) == [0, 1, 2]
-    for step in one:
-        assert abs(one[step] - two[step]) < 1e-4, (step, one[step], two[step])
+    # Step 0 (same weights) checks the gathered negatives and the global BatchNorm directly: a rank that saw only
+    # its own 32 images would be off by ~0.7. Later steps follow one Adam update, whose first steps are about lr
+    # in size whatever the gradient's magnitude, so rounding differences between the two runs' conv kernels
+    # (channels-last weights on CPU) grow to ~1e-3 relative there.
+    assert abs(one[0] - two[0]) < 1e-4, (one[0], two[0])
+    for step in (1, 2):
+        assert abs(one[step] - two[step]) < 1e-3 * abs(one[step]), (step, one[step], two[step])
 
 
 @pytest.mark.parametrize(
