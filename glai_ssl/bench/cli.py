@@ -24,9 +24,11 @@ from glai_ssl.bench.settings import DEFAULT_SETTINGS, SETTINGS
 from glai_ssl.glai import PRUNING
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import (
+    NO_REFIT,
     HelpFormatter,
     add_common_args,
     args_dict,
+    float_or_off,
     positive_int,
     resolve_device,
     setup_logging,
@@ -99,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if field.name in ("glai_structure_width",):
             kind = int
         if field.name == "glai_refit_ridge":
-            kind = _float_or_off
+            kind = _float_or_none
         tuning.add_argument(
             flag,
             type=kind,
@@ -111,14 +113,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _float_or_off(text: str) -> float | None:
-    """A number, or ``off`` for ``None``."""
-    if text.lower() == "off":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'off', got {text!r}") from None
+def _float_or_none(text: str) -> float | None:
+    """:func:`float_or_off` with off as ``None`` (a :class:`RunSettings` refit ridge of ``None`` is no refit)."""
+    value = float_or_off(text)
+    return None if value == NO_REFIT else value
 
 
 def run_settings(args: argparse.Namespace, names: list[str], log) -> dict:

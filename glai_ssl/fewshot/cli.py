@@ -110,7 +110,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     )
     glai.add_argument("--path-ratio", type=float, default=None, help="paths of S per MLP parameter")
     glai.add_argument("--path-scale", type=float, default=None, help="path weights used as scale * theta")
-    add_pruning_args(glai, refit_help="; unset: 1e-2 with features, none: no refit", allow_none=True)
+    add_pruning_args(glai, refit_help="; unset: 1e-2 with features, off: no refit", allow_off=True)
     glai.add_argument("--tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument(
         "--check-every", type=positive_int, default=None, help="training episodes between checks"

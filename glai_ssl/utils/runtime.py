@@ -82,26 +82,27 @@ def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: 
         )
 
 
-#: the value of ``--refit-ridge none``: no refit, where a parser's unset refit means a default one
+#: the value of ``--refit-ridge off`` (or ``none``): no refit, where a parser's unset refit means a default one
 NO_REFIT = "none"
+OFF_WORDS = ("off", "none")
 
 
-def float_or_none(text: str) -> float | str:
-    """argparse type: a float, or :data:`NO_REFIT` for the word ``none``."""
-    if text.strip().lower() == NO_REFIT:
+def float_or_off(text: str) -> float | str:
+    """argparse type: a float, or the string :data:`NO_REFIT` for ``off`` or ``none`` (turn a default off)."""
+    if text.strip().lower() in OFF_WORDS:
         return NO_REFIT
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number or 'off', got {text!r}") from None
 
 
 def add_pruning_args(
-    group: argparse._ActionsContainer, prefix: str = "", refit_help: str = "", allow_none: bool = False
+    group: argparse._ActionsContainer, prefix: str = "", refit_help: str = "", allow_off: bool = False
 ) -> None:
     """``--{prefix}prune`` and ``--{prefix}refit-ridge``: how a GLAI head spends its path budget and whether the
     switch refits the kept path features to ``S`` (unset: the block's defaults, or the caller's, described by
-    ``refit_help``; ``allow_none``: ``--refit-ridge none`` turns a default refit off)."""
+    ``refit_help``; ``allow_off``: ``--refit-ridge off`` turns a default refit off)."""
     from glai_ssl.glai import PRUNING
 
     group.add_argument(
@@ -112,7 +113,7 @@ def add_pruning_args(
     )
     group.add_argument(
         f"--{prefix}refit-ridge",
-        type=float_or_none if allow_none else float,
+        type=float_or_off if allow_off else float,
         default=None,
         help=f"at the switch, fit the kept path features to S's outputs (ridge, relative; needs --{prefix}prune "
         f"features{refit_help})",

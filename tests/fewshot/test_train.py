@@ -181,7 +181,7 @@ def test_impossible_runs_fail_before_training(tmp_path, data_root, capsys, optio
 
 
 def test_glai_head_defaults_of_a_fewshot_run():
-    """Unset GLAI flags take GLAI_HEAD_DEFAULTS; the refit follows --prune and --refit-ridge none turns it off."""
+    """Unset GLAI flags take GLAI_HEAD_DEFAULTS; the refit follows --prune and --refit-ridge off (none) turns it off."""
     parser = argparse.ArgumentParser()
     add_train_args(parser)
 
@@ -192,10 +192,11 @@ def test_glai_head_defaults_of_a_fewshot_run():
     assert {k: options[k] for k in GLAI_HEAD_DEFAULTS} == GLAI_HEAD_DEFAULTS
     assert "refit_ridge" not in glai_options("--prune", "paths")
     assert "refit_ridge" not in glai_options("--refit-ridge", "none")
+    assert "refit_ridge" not in glai_options("--refit-ridge", "Off")  # the bench's word works too
     assert glai_options("--refit-ridge", "0.5", "--path-scale", "1")["refit_ridge"] == 0.5
     assert glai_options("--path-scale", "1")["path_scale"] == 1.0
     assert head_config(parser.parse_args(["--head", "mlp"])).glai == {}
     with pytest.raises(ValueError, match="needs --prune features"):
         glai_options("--prune", "paths", "--refit-ridge", "1e-2")
     with pytest.raises(SystemExit):
-        parser.parse_args(["--refit-ridge", "off"])
+        parser.parse_args(["--refit-ridge", "no"])

@@ -94,7 +94,10 @@ def compare(label: str, pattern: str) -> None:
         for task in TASKS:
             differences[task].append(glai[task] - mlp[task])
             cells.append(f"{glai[task]:.2f} - {mlp[task]:.2f} = {glai[task] - mlp[task]:+.2f}")
-        best = [f"{100 * t['best_val_accuracy']:.2f} ({reach(t, t['best_val_accuracy'])})" for t in (mlp_train, glai_train)]
+        best = [
+            f"{100 * t['best_val_accuracy']:.2f} ({reach(t, t['best_val_accuracy'])})"
+            for t in (mlp_train, glai_train)
+        ]
         to_mlp = reach(glai_train, mlp_train["best_val_accuracy"])
         print(f"| {seed} | {' | '.join(cells)} | {best[0]} | {best[1]} | {to_mlp} |")
     n = len(differences[TASKS[0]])
