@@ -112,6 +112,7 @@ def test_bench_refit_flag_takes_a_number_or_off():
     from glai_ssl.cli import build_parser
 
     parser = build_parser()
-    assert parser.parse_args(["bench", "--glai-refit-ridge", "off"]).glai_refit_ridge is None
+    for word in ("off", "none", "OFF"):  # the few-shot CLI's word works too
+        assert parser.parse_args(["bench", "--glai-refit-ridge", word]).glai_refit_ridge is None
     assert parser.parse_args(["bench", "--glai-refit-ridge", "0.1"]).glai_refit_ridge == 0.1
     assert parser.parse_args(["bench"]).glai_refit_ridge == 1e-2

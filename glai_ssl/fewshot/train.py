@@ -36,7 +36,7 @@ from glai_ssl.fewshot.episodes import (
 from glai_ssl.fewshot.model import HeadConfig, build_model, model_payload, save_model
 from glai_ssl.fewshot.protonet import ProtoNet, squared_euclidean
 from glai_ssl.fewshot.stats import Summary, confidence_interval
-from glai_ssl.glai import GLAI, StabilityConfig
+from glai_ssl.glai import GLAI, GLAI_HEAD_DEFAULTS, StabilityConfig
 from glai_ssl.models import CheckpointError, load_backbone, make_backbone, save_backbone
 from glai_ssl.utils.progress import progress
 from glai_ssl.utils.runtime import (
@@ -246,15 +246,6 @@ def train_one_epoch(
         "episodes": len(episode_ids),
         "seconds": time.perf_counter() - start,
     }
-
-
-#: GLAI head options of a few-shot run when their flags are unset: the benchmark's block settings (S 16x wider than
-#: the budget's minimum, its path features pruned to the budget whole, refit to S at the switch) and Phase-2 steps
-#: 0.1x as large (Adam's first steps on the refit path weights would undo the refit). End to end with Conv-4 on
-#: Omniglot (12 epochs of 20-way episodes) GLAI - MLP in 5-way 1-shot was -0.74 with the library's block, -0.24
-#: with these at path scale 1, -0.09 at 0.3 (5 seeds) and -0.01 +- 0.10 at 0.1 (4 seeds;
-#: results/protonet/heads/compare.py). The refit applies with ``prune="features"`` only.
-GLAI_HEAD_DEFAULTS = {"path_ratio": 16.0, "prune": "features", "refit_ridge": 1e-2, "path_scale": 0.1}
 
 
 def head_config(args: argparse.Namespace) -> HeadConfig:

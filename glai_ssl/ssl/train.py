@@ -37,6 +37,7 @@ from glai_ssl.ssl.module import SSLModule
 from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform, view_settings
 from glai_ssl.utils.batchnorm import convert_global_batchnorm
 from glai_ssl.utils.runtime import (
+    NO_REFIT,
     HelpFormatter,
     add_common_args,
     add_pruning_args,
@@ -189,7 +190,9 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     glai.add_argument(
         "--glai-path-scale", type=float, default=None, help="path weights used as scale * theta"
     )
-    add_pruning_args(glai, prefix="glai-")
+    add_pruning_args(
+        glai, prefix="glai-", refit_help="; off: none, also where a recipe defaults to one", allow_off=True
+    )
     glai.add_argument("--glai-tau", type=float, default=None, help="gate-flip share counted as stable")
     glai.add_argument("--glai-patience", type=int, default=None, help="stable checks in a row to freeze")
     glai.add_argument(
@@ -218,7 +221,7 @@ def glai_options(args: argparse.Namespace, steps_per_epoch: int) -> dict:
         ("glai_prune", "prune"),
         ("glai_refit_ridge", "refit_ridge"),
     ):
-        if getattr(args, flag) is not None:
+        if getattr(args, flag) not in (None, NO_REFIT):
             options[key] = getattr(args, flag)
     stability = {"probe_size": args.glai_probe_size}
     for flag, key in (
@@ -255,7 +258,8 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
-    problem = pruning_error(args.glai_prune, args.glai_refit_ridge, prefix="glai-")
+    refit_ridge = None if args.glai_refit_ridge == NO_REFIT else args.glai_refit_ridge
+    problem = pruning_error(args.glai_prune, refit_ridge, prefix="glai-")
     if problem:
         raise SystemExit(f"error: {problem}")
     try:

@@ -125,7 +125,7 @@ def pruning_error(prune: str | None, refit_ridge: float | None, prefix: str = ""
     if refit_ridge is not None and (prune != "features" or not refit_ridge >= 0):
         return (
             f"--{prefix}refit-ridge {refit_ridge} needs --{prefix}prune features (got {prune}) and a value >= 0: "
-            "the refit solves on the kept path features"
+            f"the refit solves on the kept path features (--{prefix}refit-ridge off drops a default refit)"
         )
     return None
 

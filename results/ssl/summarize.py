@@ -51,9 +51,13 @@ def glai_options(args: dict) -> str:
         "glai_path_scale": "path scale",
         "glai_structure_width": "S width",
         "glai_path_ratio": "path ratio",
+        "glai_prune": "prune",
+        "glai_refit_ridge": "refit ridge",
     }
     return ", ".join(
-        f"GLAI {label} {args[key]:g}" for key, label in names.items() if args.get(key) is not None
+        f"GLAI {label} {args[key] if isinstance(args[key], str) else format(args[key], 'g')}"
+        for key, label in names.items()
+        if args.get(key) is not None
     )
 
 

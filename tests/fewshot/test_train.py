@@ -11,7 +11,8 @@ from glai_ssl.cli import main as glai_ssl
 from glai_ssl.data import load_omniglot
 from glai_ssl.fewshot import EpisodeSampler, EpisodeSpec, ProtoNet, load_model
 from glai_ssl.fewshot.cli import add_train_args
-from glai_ssl.fewshot.train import GLAI_HEAD_DEFAULTS, evaluate, first_classes, head_config
+from glai_ssl.fewshot.train import evaluate, first_classes, head_config
+from glai_ssl.glai import GLAI_HEAD_DEFAULTS
 from glai_ssl.models import load_backbone, make_backbone
 
 # tiny runs: 20 classes of vinyals-val to train on, 20 classes of Lake's evaluation set to validate on

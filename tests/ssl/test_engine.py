@@ -203,3 +203,29 @@ def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):
 
     with pytest.raises(ValueError, match="needs images of at least 16x16, got 8x8"):
         make_backbone("conv4", image_size=8)
+
+
+def recipe_defaults(name: str) -> dict:
+    """The DEFAULTS of ``recipes/<name>.py``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", REPO / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEFAULTS
+
+
+def test_recipe_defaults_reach_the_run():
+    """BYOL: lr 2e-3 and the end-to-end GLAI head options, whose refit --glai-refit-ridge off drops; SimCLR: 0.2."""
+    from glai_ssl.glai import GLAI_HEAD_DEFAULTS
+    from glai_ssl.ssl.train import glai_options
+
+    byol = build_parser("byol", recipe_defaults("byol"))
+    args = byol.parse_args(["--head", "glai"])
+    assert args.lr == 2e-3
+    options = glai_options(args, steps_per_epoch=78)
+    assert {key: options[key] for key in GLAI_HEAD_DEFAULTS} == GLAI_HEAD_DEFAULTS
+    without_refit = glai_options(byol.parse_args(["--head", "glai", "--glai-refit-ridge", "off"]), 78)
+    assert "refit_ridge" not in without_refit and without_refit["prune"] == "features"
+    simclr = build_parser("simclr", recipe_defaults("simclr")).parse_args([])
+    assert method_options(simclr) == {"temperature": 0.2} and simclr.glai_path_ratio is None
