@@ -11,6 +11,14 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.py"))
 #: what each recipe's --help must show (the SSL recipes share their flags)
 SHOWN_DEFAULTS = {
     "ssl": ("--epochs EPOCHS pretraining epochs", "(default: 8)", "(default: 0.001)", "(default: 20000)"),
+    "byol": (
+        "(default: 8)",
+        "(default: 0.002)",
+        "(default: 20000)",
+        "(default: 16.0)",
+        "(default: features)",
+    ),
+    "simclr": ("(default: 8)", "(default: 0.001)", "(default: 0.2)", "(default: 16.0)", "(default: 0.1)"),
     "protonet_omniglot": ("--way WAY classes per training episode (default: 60)", "(default: 0.001)"),
     "swap_projector": ("--epochs EPOCHS", "(default: 6)", "(default: 0.5)"),
 }

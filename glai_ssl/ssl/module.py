@@ -37,9 +37,6 @@ class SSLModule(LightningModule):
             glai_options=config.get("glai_options"),
             **config.get("method_options", {}),
         )
-        if config.get("channels_last"):
-            # weights too, not only the images: 1.5x faster conv steps on CPU (Conv-4, 1-channel 28x28 inputs)
-            self.method.to(memory_format=torch.channels_last)
         self.online_classifier = OnlineLinearClassifier(
             backbone.feature_dim, config["num_classes"], topk=(1,)
         )

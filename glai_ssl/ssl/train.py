@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
 from glai_ssl.eval.report import FEATURE_NORMS
-from glai_ssl.glai import StabilityConfig
+from glai_ssl.glai import GLAI_HEAD_DEFAULTS, StabilityConfig
 from glai_ssl.models import BACKBONES, CheckpointError, Normalized, save_backbone
 from glai_ssl.models.checkpoint import check_same_config, read_payload
 from glai_ssl.ssl.callbacks import (
@@ -76,6 +76,9 @@ CPU_RECIPE_DEFAULTS = {
     "lr": 1e-3,
     "glai_max_structure_epochs": 2.0,
 }
+
+#: ``GLAI_HEAD_DEFAULTS`` as recipe flags (``glai_path_ratio`` ...): the SimCLR and BYOL recipes' GLAI heads
+GLAI_HEAD_FLAGS = {f"glai_{name}": value for name, value in GLAI_HEAD_DEFAULTS.items()}
 
 
 def build_parser(method: str | None = None, defaults: dict | None = None) -> argparse.ArgumentParser:
