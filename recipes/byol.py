@@ -3,7 +3,7 @@
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 without its last pool
 (``conv4-nopool``, 576 features), 8 epochs, lr 2e-3, GLAI heads with ``GLAI_HEAD_DEFAULTS``, see DEFAULTS below.
 MLP projector and predictor: kNN 80.67% / 80.75%, linear probe 87.92% / 87.91% (seeds 0, 1; 25.4 / 25.9 min wall
-alone, 2 threads, before the channels-last speedup); GLAI: kNN 80.68%, probe 87.76% (measured with other runs
+alone, 2 threads, sessions 8-9); GLAI: kNN 80.68%, probe 87.76% (measured with other runs
 beside it; ``results/ssl/README.md``). At lr 1e-3: MLP 87.23% / 87.64%.
 
     python recipes/byol.py --head mlp  --out runs/byol/mlp
