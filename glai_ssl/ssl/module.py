@@ -18,7 +18,7 @@ class SSLModule(LightningModule):
     Config keys: ``method``, ``backbone``, ``in_channels``, ``image_size``, ``head``, ``hidden_dim``,
     ``output_dim``, ``glai_options``, ``method_options`` (extra arguments of the method, e.g. ``momentum``),
     ``gather_distributed``, ``num_classes``, ``optimizer`` (adam | sgd | lars),
-    ``lr``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``, ``channels_last``.
+    ``lr``, ``predictor_lr_ratio``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``, ``channels_last``.
     """
 
     def __init__(self, config: dict) -> None:
@@ -75,11 +75,26 @@ class SSLModule(LightningModule):
     def configure_optimizers(self):
         """AdamW, SGD or LARS, and a per-step cosine schedule with linear warmup.
 
-        The method's parameters take ``weight_decay``, the online classifier's none.
+        The method's parameters take ``weight_decay``, the online classifier's none; a predictor takes
+        ``predictor_lr_ratio`` times the lr.
         """
         config = self.config
-        params = [
-            {"name": "ssl", "params": list(self.method.parameters()), "weight_decay": config["weight_decay"]},
+        ratio = config.get("predictor_lr_ratio", 1.0)
+        predictor = list(self.method.prediction_head.parameters()) if ratio != 1.0 else []
+        in_predictor = {id(p) for p in predictor}
+        rest = [p for p in self.method.parameters() if id(p) not in in_predictor]
+        params = [{"name": "ssl", "params": rest, "weight_decay": config["weight_decay"]}]
+        if predictor:
+            # SimSiam's and DirectPred's faster predictor (Chen & He 2021; Tian et al. 2021)
+            params.append(
+                {
+                    "name": "predictor",
+                    "params": predictor,
+                    "weight_decay": config["weight_decay"],
+                    "lr": ratio * config["lr"],
+                }
+            )
+        params += [
             {
                 "name": "online_classifier",
                 "params": list(self.online_classifier.parameters()),

@@ -111,6 +111,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "--optimizer", default="adam", choices=("adam", "sgd", "lars"), help="adam means AdamW"
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate, cosine-decayed per step")
+    parser.add_argument(
+        "--predictor-lr-ratio",
+        type=positive_float,
+        default=1.0,
+        help="the predictor's lr as a multiple of --lr (BYOL, SimSiam; SimSiam and DirectPred train it faster)",
+    )
     parser.add_argument("--weight-decay", type=float, default=1e-6, help="on the method's parameters")
     parser.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup of the learning rate")
     parser.add_argument(
@@ -279,6 +285,11 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
             raise SystemExit(
                 f"error: --momentum {args.momentum[0]} {args.momentum[1]}: both must be in [0, 1]"
             )
+    if args.predictor_lr_ratio != 1.0 and not METHODS[method].has_predictor:
+        with_predictor = ", ".join(name for name, cls in METHODS.items() if cls.has_predictor)
+        raise SystemExit(
+            f"error: --predictor-lr-ratio applies to methods with a predictor ({with_predictor}), not {method}"
+        )
     if args.temperature is not None:
         if not METHODS[method].has_temperature:
             with_temperature = ", ".join(name for name, cls in METHODS.items() if cls.has_temperature)
@@ -380,6 +391,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "num_classes": train.num_classes,
         "optimizer": args.optimizer,
         "lr": args.lr,
+        "predictor_lr_ratio": args.predictor_lr_ratio,
         "weight_decay": args.weight_decay,
         "warmup_epochs": args.warmup_epochs,
         "max_epochs": args.epochs,

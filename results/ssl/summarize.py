@@ -30,6 +30,8 @@ def variant(args: dict) -> str:
         changes.append(f"heads {args['hidden_dim']}/{args['output_dim']}")
     if args.get("lr", 1e-3) != 1e-3:
         changes.append(f"lr {args['lr']:g}")
+    if args.get("weight_decay", 1e-6) != 1e-6:
+        changes.append(f"weight decay {args['weight_decay']:g}")
     if args.get("momentum"):
         changes.append(f"momentum {args['momentum'][0]:g}->{args['momentum'][1]:g}")
     if args.get("temperature") is not None:
@@ -54,11 +56,14 @@ def glai_options(args: dict) -> str:
         "glai_prune": "prune",
         "glai_refit_ridge": "refit ridge",
     }
-    return ", ".join(
+    options = [
         f"GLAI {label} {args[key] if isinstance(args[key], str) else format(args[key], 'g')}"
         for key, label in names.items()
         if args.get(key) is not None
-    )
+    ]
+    if args.get("glai_max_structure_epochs") not in (None, 2.0):
+        options.append(f"GLAI Phase 1 <= {args['glai_max_structure_epochs']:g} epochs")
+    return ", ".join(options)
 
 
 def load_runs(folder: Path = RUNS) -> list[dict]:
@@ -76,7 +81,7 @@ def load_runs(folder: Path = RUNS) -> list[dict]:
                 "head": result["head"],
                 "epochs": args["epochs"],
                 "variant": variant(args),
-                "glai_options": glai_options(args),
+                "glai_options": glai_options(args) if result["head"] == "glai" else "",
                 "knn": 100 * evaluation["knn_accuracy"],
                 "probe": 100 * evaluation["linear_probe_accuracy"],
                 "seconds": result["train_seconds"],

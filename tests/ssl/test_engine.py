@@ -192,6 +192,20 @@ def test_temperature_reaches_the_loss_and_the_checkpoint(tmp_path, data_root):
     assert SSLModule(config).method.criterion.temperature == 0.3  # MoCo's memory-bank NT-Xent
 
 
+def test_predictor_lr_ratio_gives_the_predictor_its_own_lr(tmp_path, data_root):
+    with pytest.raises(
+        SystemExit, match=r"--predictor-lr-ratio applies to methods with a predictor \(byol, simsiam\)"
+    ):
+        run(tmp_path, "--predictor-lr-ratio", "10")
+    tiny = ["--train-size", "128", "--batch-size", "64", "--epochs", "2", "--max-steps", "1"]
+    run(tmp_path, *tiny, "--predictor-lr-ratio", "10", method="byol")
+    payload = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    groups = {g["name"]: g for g in payload["optimizer_states"][0]["param_groups"]}
+    assert groups["predictor"]["initial_lr"] == pytest.approx(10 * groups["ssl"]["initial_lr"]) == 1e-2
+    predictor = SSLModule(payload["hyper_parameters"]["config"]).method.prediction_head
+    assert len(groups["predictor"]["params"]) == len(list(predictor.parameters()))
+
+
 def test_unknown_method_and_small_images_fail_clearly(tmp_path, data_root):
     with pytest.raises(SystemExit):  # argparse: invalid choice
         build_parser().parse_args(["--method", "dino"])

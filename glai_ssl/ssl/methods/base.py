@@ -37,6 +37,8 @@ class SSLMethod(nn.Module, ABC):
     momentum_encoder = False
     #: whether the loss is NT-Xent and so takes ``temperature`` (SimCLR, MoCo)
     has_temperature = False
+    #: whether the method has a ``prediction_head`` (BYOL, SimSiam), which may take its own lr
+    has_predictor = False
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ class BYOL(SSLMethod):
 
     transform = "byol"
     momentum_encoder = True
+    has_predictor = True
 
     def __init__(
         self,

@@ -10,6 +10,8 @@ from glai_ssl.ssl.methods.base import SSLMethod
 class SimSiam(SSLMethod):
     """Backbone + SimSiam projector (3 layers, output BN without affine) + predictor (bottleneck hidden/4)."""
 
+    has_predictor = True
+
     def __init__(self, backbone, feature_dim, head="mlp", hidden_dim=512, output_dim=128, **kwargs):
         super().__init__(backbone, feature_dim, head, hidden_dim, output_dim, **kwargs)
         self.projection_head = self.make_head(feature_dim, hidden_dim, output_dim, "simsiam")
