@@ -19,6 +19,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 RUNS = Path(__file__).parent / "nopool"
+#: session-16 runs, taken with the method's weights in channels-last layout: PyTorch's CPU BatchNorm is less
+#: accurate in that layout (README), so the engine keeps them contiguous and these rows form their own groups
+CHANNELS_LAST_RUNS = {
+    "simclr_mlp_e8_t02",
+    "simclr_mlp_e8_t02_seed1",
+    "simclr_glai_e8_t02_pr4",
+    "simclr_glai_e8_t02_e2e",
+    "byol_mlp_e8_lr2e-3_h2048",
+    "byol_glai_e8_lr2e-3_fs",
+}
 
 
 def variant(args: dict) -> str:
@@ -30,6 +40,8 @@ def variant(args: dict) -> str:
         changes.append(f"heads {args['hidden_dim']}/{args['output_dim']}")
     if args.get("lr", 1e-3) != 1e-3:
         changes.append(f"lr {args['lr']:g}")
+    if args.get("predictor_lr_ratio", 1.0) != 1.0:
+        changes.append(f"predictor lr x{args['predictor_lr_ratio']:g}")
     if args.get("weight_decay", 1e-6) != 1e-6:
         changes.append(f"weight decay {args['weight_decay']:g}")
     if args.get("momentum"):
@@ -80,7 +92,8 @@ def load_runs(folder: Path = RUNS) -> list[dict]:
                 "method": result["method"],
                 "head": result["head"],
                 "epochs": args["epochs"],
-                "variant": variant(args),
+                "variant": variant(args)
+                + (", channels-last weights" if path.stem in CHANNELS_LAST_RUNS else ""),
                 "glai_options": glai_options(args) if result["head"] == "glai" else "",
                 "knn": 100 * evaluation["knn_accuracy"],
                 "probe": 100 * evaluation["linear_probe_accuracy"],
