@@ -324,6 +324,10 @@ def view_overrides(items: list[str]) -> dict[str, float]:
     return overrides
 
 
+#: config keys added after checkpoints were written, with the value those checkpoints trained under
+CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0}
+
+
 def check_resume(path: Path, config: dict) -> None:
     """Fail before training when ``path`` is not a recipe checkpoint or was written under another ``config``
     (``channels_last``, a per-device choice, may differ)."""
@@ -336,6 +340,7 @@ def check_resume(path: Path, config: dict) -> None:
                 f"cannot resume: {path} is not a checkpoint of the SSL recipes (no 'config' hyper-parameter); "
                 "pass OUT/checkpoints/last.ckpt of an earlier run"
             )
+        saved = {**CONFIG_KEYS_ADDED_LATER, **saved}  # checkpoints written before a key existed
         check_same_config(path, saved, config, sorted((set(saved) | set(config)) - {"channels_last"}))
     except CheckpointError as error:
         raise SystemExit(f"error: {error}") from None

@@ -10,7 +10,7 @@ import torch
 
 from glai_ssl.models import make_backbone
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.train import build_parser, main, method_options
+from glai_ssl.ssl.train import build_parser, check_resume, main, method_options
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--workers", "0", "--no-final-eval", "--log-every", "1", "--hidden-dim", "64", "--output-dim", "32"]
@@ -109,6 +109,13 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
         run(tmp_path / "fourth", *tiny, "--resume", str(tmp_path / "missing.ckpt"))
     with pytest.raises(SystemExit, match="not a checkpoint of the SSL recipes"):
         run(tmp_path / "fifth", *tiny, "--resume", str(tmp_path / "first" / "backbone.pt"))
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    config = payload["hyper_parameters"]["config"]
+    ratio = config.pop("predictor_lr_ratio")  # as written before --predictor-lr-ratio existed
+    torch.save(payload, tmp_path / "older.ckpt")
+    check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": ratio})
+    with pytest.raises(SystemExit, match="predictor_lr_ratio: checkpoint 1.0, now 10.0"):
+        check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": 10.0})
 
 
 @pytest.mark.slow
