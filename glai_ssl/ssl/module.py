@@ -80,12 +80,16 @@ class SSLModule(LightningModule):
         """
         config = self.config
         ratio = config.get("predictor_lr_ratio", 1.0)
+        if ratio != 1.0 and not hasattr(self.method, "prediction_head"):
+            raise ValueError(
+                f"predictor_lr_ratio {ratio} needs a method with a predictor, not {config['method']}"
+            )
         predictor = list(self.method.prediction_head.parameters()) if ratio != 1.0 else []
         in_predictor = {id(p) for p in predictor}
         rest = [p for p in self.method.parameters() if id(p) not in in_predictor]
         params = [{"name": "ssl", "params": rest, "weight_decay": config["weight_decay"]}]
         if predictor:
-            # SimSiam's and DirectPred's faster predictor (Chen & He 2021; Tian et al. 2021)
+            # a faster predictor, as in DirectPred (Tian et al. 2021); SimSiam (Chen & He 2021) keeps its lr fixed
             params.append(
                 {
                     "name": "predictor",

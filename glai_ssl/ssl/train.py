@@ -115,7 +115,7 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "--predictor-lr-ratio",
         type=positive_float,
         default=1.0,
-        help="the predictor's lr as a multiple of --lr (BYOL, SimSiam; SimSiam and DirectPred train it faster)",
+        help="the predictor's lr as a multiple of --lr, cosine-decayed like the rest (BYOL, SimSiam)",
     )
     parser.add_argument("--weight-decay", type=float, default=1e-6, help="on the method's parameters")
     parser.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup of the learning rate")
