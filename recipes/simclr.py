@@ -33,7 +33,8 @@ With ``--head glai`` and SGD also pass ``--glai-path-scale 1`` (GLAI_HEAD_DEFAUL
 from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, build_parser, main
 
 METHOD = "simclr"
-#: NT-Xent at 0.2: probe 88.50 / 88.17 (seeds 0, 1) against 88.01 / 87.71 at 0.5, Omniglot 5-way 1-shot +1.6 (4
+#: NT-Xent at 0.2: probe 88.50 / 88.17 (seeds 0, 1, channels-last weights; 87.98 for seed 0 on the landed
+#: engine) against 88.01 / 87.71 at 0.5, Omniglot 5-way 1-shot +1.6 (4
 #: epochs); GLAI heads with GLAI_HEAD_DEFAULTS: 87.83 at 0.2 (a 4x wider S with single paths: 87.77)
 DEFAULTS = {**CPU_RECIPE_DEFAULTS, "temperature": 0.2, **GLAI_HEAD_FLAGS}
 
