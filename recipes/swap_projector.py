@@ -92,8 +92,7 @@ def train_one_epoch(backbone, head, criterion, optimizer, loader, device, epoch)
     head.train()
     total, count = 0.0, 0
     for (view0, view1), _ in progress(loader, desc=f"epoch {epoch}", unit="batch"):
-        view0 = view0.to(device, memory_format=torch.channels_last)
-        view1 = view1.to(device, memory_format=torch.channels_last)
+        view0, view1 = view0.to(device), view1.to(device)
         loss = criterion(head(backbone(view0)), head(backbone(view1)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -130,7 +129,7 @@ def main(args: argparse.Namespace) -> dict:
         persistent_workers=args.workers > 0,
         generator=generator,
     )
-    backbone = make_backbone(args.backbone).to(device, memory_format=torch.channels_last)
+    backbone = make_backbone(args.backbone).to(device)
     options = glai_options(args) if args.head == "glai" else {}
     head = make_head(
         args.head, backbone.feature_dim, args.hidden_dim, args.output_dim, style="simclr", **options

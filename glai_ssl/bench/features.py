@@ -41,9 +41,7 @@ def default_backbone(name: str, data_root=None, seed: int = 0, log=print) -> tup
             f"training the default backbone {name} once: Conv-4, cross-entropy on {data.name}, {epochs} epoch(s)"
         )
         torch.manual_seed(seed)
-        backbone = make_backbone("conv4", data.channels, data.image_size).to(
-            memory_format=torch.channels_last
-        )
+        backbone = make_backbone("conv4", data.channels, data.image_size)
         classifier = nn.Linear(backbone.feature_dim, data.num_classes)
         optimizer = torch.optim.Adam(list(backbone.parameters()) + list(classifier.parameters()), lr=1e-3)
         generator = torch.Generator().manual_seed(seed)

@@ -317,7 +317,7 @@ def evaluate_checkpoint(args: argparse.Namespace) -> dict:
         for shot in args.shot
     ]
     start = time.perf_counter()
-    model.to(device).backbone.to(memory_format=torch.channels_last)
+    model.to(device)
     results = evaluate(
         model, data.images, samplers, split=data.name, device=device, batch_size=args.batch_size
     )

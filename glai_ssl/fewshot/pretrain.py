@@ -76,7 +76,7 @@ def main(args: argparse.Namespace) -> dict:
         name=val.name,
     )
     backbone = make_backbone(args.backbone, train.channels, train.image_size)
-    backbone = backbone.to(device, memory_format=torch.channels_last)
+    backbone = backbone.to(device)
     classifier = nn.Linear(backbone.feature_dim, int(train.labels.max()) + 1).to(device)
     parameters = list(backbone.parameters()) + list(classifier.parameters())
     optimizer = torch.optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay)

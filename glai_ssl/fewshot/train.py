@@ -56,11 +56,10 @@ BEST_BACKBONE = "backbone_best.pt"
 
 # ---------------------------------------------------------------------------------------------- inputs
 def uint8_to_float(batch: Tensor) -> Tensor:
-    """uint8 images ``(B, H, W)`` or ``(B, H, W, C)`` to float ``(B, C, H, W)`` in [0, 1], channels-last
-    (1.5x faster for Conv-4 on CPU)."""
+    """uint8 images ``(B, H, W)`` or ``(B, H, W, C)`` to float ``(B, C, H, W)`` in [0, 1], contiguous (see
+    ``results/ssl/channels_last_check.py`` for why not channels-last on CPU)."""
     x = batch.float().div_(255.0)
-    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-    return x.contiguous(memory_format=torch.channels_last)
+    return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
 
 
 def as_input(batch: Tensor) -> Tensor:
@@ -383,7 +382,6 @@ def main(args: argparse.Namespace) -> dict:
     # model
     backbone, backbone_name = _backbone(args, train, log)
     model = build_model(backbone, head).to(device)
-    model.backbone.to(memory_format=torch.channels_last)
     if checkpoint is not None:
         model.backbone.load_state_dict(checkpoint["model"]["backbone_state"])
         if checkpoint["model"]["head_state"] is not None:

@@ -46,7 +46,7 @@ class GLAIStructureCallback(Callback):
             return
         was_training = method.training
         method.eval()
-        inputs = method.head_inputs(pl_module._images(self.probe_images.to(pl_module.device)))
+        inputs = method.head_inputs(self.probe_images.to(pl_module.device))
         method.train(was_training)
         for name, head in due.items():
             head.steps = step
@@ -143,7 +143,7 @@ class _ImagesFirst(torch.nn.Module):
         self.pl_module = pl_module
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.pl_module.backbone(self.pl_module._images(x))
+        return self.pl_module.backbone(x)
 
     def train(self, mode: bool = True):
         self.pl_module.backbone.train(mode)

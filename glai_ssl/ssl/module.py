@@ -18,7 +18,7 @@ class SSLModule(LightningModule):
     Config keys: ``method``, ``backbone``, ``in_channels``, ``image_size``, ``head``, ``hidden_dim``,
     ``output_dim``, ``glai_options``, ``method_options`` (extra arguments of the method, e.g. ``momentum``),
     ``gather_distributed``, ``num_classes``, ``optimizer`` (adam | sgd | lars),
-    ``lr``, ``predictor_lr_ratio``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``, ``channels_last``.
+    ``lr``, ``predictor_lr_ratio``, ``weight_decay``, ``warmup_epochs``, ``max_epochs``.
     """
 
     def __init__(self, config: dict) -> None:
@@ -46,13 +46,9 @@ class SSLModule(LightningModule):
         """The method's backbone."""
         return self.method.backbone
 
-    def _images(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.config.get("channels_last") else x
-
     def training_step(self, batch, batch_idx):
         """SSL loss of a batch of views plus the online classifier's loss on the first view's detached features."""
         views, labels = batch
-        views = [self._images(v) for v in views]
         loss, features = self.method.training_loss(
             views, self.global_step, int(self.trainer.estimated_stepping_batches)
         )
@@ -68,7 +64,7 @@ class SSLModule(LightningModule):
     def validation_step(self, batch, batch_idx):
         """Log the online classifier's metrics on a labelled batch ``(images (B, C, H, W), labels (B,))``."""
         images, labels = batch
-        features = self.backbone(self._images(images)).flatten(1)
+        features = self.backbone(images).flatten(1)
         _, cls_log = self.online_classifier.validation_step((features.detach(), labels), batch_idx)
         self.log_dict(cls_log, prog_bar=True, sync_dist=True)
 

@@ -330,7 +330,7 @@ CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0}
 
 def check_resume(path: Path, config: dict) -> None:
     """Fail before training when ``path`` is not a recipe checkpoint or was written under another ``config``
-    (``channels_last``, a per-device choice, may differ)."""
+    (``channels_last``, a per-device layout choice that checkpoints before session 18 recorded, is ignored)."""
     try:
         payload = read_payload(path, "cannot resume: checkpoint")
         hparams = payload.get("hyper_parameters") if isinstance(payload, dict) else None
@@ -400,7 +400,6 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "weight_decay": args.weight_decay,
         "warmup_epochs": args.warmup_epochs,
         "max_epochs": args.epochs,
-        "channels_last": device.type == "cpu",
         "dataset": args.dataset,
         "normalize": VIEW_SETTINGS[args.dataset].normalize,
         # not read by the module; kept so that --resume refuses a run of another configuration
