@@ -4,7 +4,8 @@ Reads the recipe JSON files of this folder (12 epochs of 100 20-way 5-shot episo
 after epoch 10; GLAI with path features from a 16x wider S and the switch's refit, at three path scales) and prints
 one Markdown table per GLAI setting: per seed, GLAI - MLP in each test task, then the mean over seeds with a 95% t-interval across seeds; and each
 head's best validation accuracy with the epoch and training seconds it took, and GLAI's to the MLP's best
-(validation after every epoch, 1000 5-way 5-shot episodes of the validation classes). Every run had 1 thread and
+(validation after every epoch, 1000 5-way 5-shot episodes of the validation classes). Last, seed 0 of both
+heads again with contiguous weights (session 18; the runs above had the Conv-4 in channels-last layout). Every run had 1 thread and
 another 1-thread job beside it on the 2 cores but for GLAI path scale 0.3 seed 2 (alone: 0.34 s per episode
 against about 0.5), so compare epochs, and seconds only within a row. Run from the repository root:
 
@@ -33,6 +34,12 @@ GLAI = {
     "path scale 1": "glai_e12_features16_refit{seed}.json",
     "path scale 0.3": "glai_e12_features16_refit_ps03{seed}.json",
     "path scale 0.1 (the default since session 15)": "glai_e12_features16_refit_ps01{seed}.json",
+}
+#: session 18: seed 0 of both heads again with contiguous weights (every run above had the Conv-4 in
+#: channels-last layout, whose CPU BatchNorm is less accurate: results/ssl/channels_last_check.py)
+CONTIGUOUS = {
+    "mlp": ("mlp_e12_session13.json", "mlp_e12_contiguous.json"),
+    "glai": ("glai_e12_features16_refit_ps01.json", "glai_e12_features16_refit_ps01_contiguous.json"),
 }
 TASKS = ((5, 1), (5, 5), (20, 1), (20, 5))
 #: two-sided 95% Student t quantiles by degrees of freedom
@@ -78,14 +85,14 @@ def seed_file(pattern: str, seed: int) -> str:
     return pattern.format(seed="" if seed == 0 else f"_seed{seed}")
 
 
-def compare(label: str, pattern: str) -> None:
+def compare(label: str, pattern: str, mlp_files: dict[int, str] = MLP) -> None:
     """Print the table of one GLAI setting against the MLP, over the seeds that have both files."""
     differences: dict[tuple[int, int], list[float]] = {task: [] for task in TASKS}
     header = " | ".join(f"{w}-way {s}-shot" for w, s in TASKS)
     print(f"\nGLAI, {label}, minus MLP (test accuracy, %):\n")
     print(f"| seed | {header} | MLP best val (at) | GLAI best val (at) | GLAI to MLP's best val |")
     print("|---:|" + "---:|" * (len(TASKS) + 3))
-    for seed, mlp_file in MLP.items():
+    for seed, mlp_file in mlp_files.items():
         glai_file = seed_file(pattern, seed)
         if not (HERE / mlp_file).is_file() or not (HERE / glai_file).is_file():
             continue
@@ -106,10 +113,31 @@ def compare(label: str, pattern: str) -> None:
         print(f"| mean over {n} seed(s), 95% t-interval | {summary} | | | |")
 
 
+def layout_effect() -> None:
+    """Print how much the weights' layout moved each head's seed-0 run, then GLAI - MLP in the new layout."""
+    header = " | ".join(f"{w}-way {s}-shot" for w, s in TASKS)
+    print("\nSeed 0, contiguous minus channels-last weights (test accuracy, %):\n")
+    print(f"| head | {header} |")
+    print("|---|" + "---:|" * len(TASKS))
+    for head, (channels_last, contiguous) in CONTIGUOUS.items():
+        before, after = load(channels_last)[0], load(contiguous)[0]
+        print(
+            f"| {head} | "
+            + " | ".join(f"{after[t]:.2f} - {before[t]:.2f} = {after[t] - before[t]:+.2f}" for t in TASKS)
+            + " |"
+        )
+    compare(
+        "path scale 0.1, contiguous weights",
+        CONTIGUOUS["glai"][1].replace(".json", "{seed}.json"),
+        {0: CONTIGUOUS["mlp"][1]},
+    )
+
+
 def main() -> None:
-    """Print one table per GLAI setting."""
+    """Print one table per GLAI setting, then the layout check."""
     for label, pattern in GLAI.items():
         compare(label, pattern)
+    layout_effect()
 
 
 if __name__ == "__main__":
