@@ -2,10 +2,9 @@
 
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 without its last pool
 (``conv4-nopool``, 576 features), 8 epochs, NT-Xent temperature 0.2 (SimCLR's is 0.5), see DEFAULTS below.
-GLAI heads with ``GLAI_HEAD_DEFAULTS``. Measured with 1 thread each, two or three runs side by side: MLP projector
-kNN 81.98% / 82.29%, linear probe 88.50% / 88.17% (seeds 0, 1); GLAI projector kNN 81.67%, probe 87.83%, all
-with channels-last weights (reverted); seed 0 on the landed engine: MLP kNN 81.78%, probe 87.98%. At 0.5 the MLP
-gave 88.01% and 87.71% (``results/ssl/README.md``).
+GLAI heads with ``GLAI_HEAD_DEFAULTS``. Measured with 1 thread each, two or three runs side by side (sessions
+17-18): MLP projector kNN 81.78% / 82.22%, linear probe 87.98% / 88.37% (seeds 0, 1; mean 88.18%); GLAI projector
+(seed 0) kNN 81.53%, probe 87.74% (-0.24). At 0.5 the MLP gave 88.01% and 87.71% (``results/ssl/README.md``).
 
     python recipes/simclr.py --head mlp  --out runs/simclr/mlp
     python recipes/simclr.py --head glai --out runs/simclr/glai
@@ -33,9 +32,8 @@ With ``--head glai`` and SGD also pass ``--glai-path-scale 1`` (GLAI_HEAD_DEFAUL
 from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, build_parser, main
 
 METHOD = "simclr"
-#: NT-Xent at 0.2: probe 88.50 / 88.17 (seeds 0, 1, channels-last weights; 87.98 for seed 0 on the landed
-#: engine) against 88.01 / 87.71 at 0.5, Omniglot 5-way 1-shot +1.6 (4
-#: epochs); GLAI heads with GLAI_HEAD_DEFAULTS: 87.83 at 0.2 (a 4x wider S with single paths: 87.77)
+#: NT-Xent at 0.2: probe 87.98 / 88.37 (seeds 0, 1) against 88.01 / 87.71 at 0.5, Omniglot 5-way 1-shot +1.6
+#: (4 epochs); GLAI heads with GLAI_HEAD_DEFAULTS: 87.74 at 0.2 (seed 0, -0.24)
 DEFAULTS = {**CPU_RECIPE_DEFAULTS, "temperature": 0.2, **GLAI_HEAD_FLAGS}
 
 if __name__ == "__main__":
