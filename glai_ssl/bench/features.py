@@ -31,10 +31,15 @@ DEFAULT_BACKBONES = {
 }
 
 
+#: bumped when the default backbones' training changes, so that old caches are not reused: 2 = trained with
+#: contiguous weights (session 18; 1 had them channels-last, whose CPU BatchNorm is less accurate)
+BACKBONE_VERSION = 2
+
+
 def default_backbone(name: str, data_root=None, seed: int = 0, log=print) -> tuple[nn.Module, str]:
     """The cached default backbone ``name`` (trained on first use); returns ``(backbone, cache key)``."""
     dataset, split, epochs = DEFAULT_BACKBONES[name]
-    path = cache_dir("bench") / "backbones" / f"{name}-{epochs}ep-seed{seed}.pt"
+    path = cache_dir("bench") / "backbones" / f"{name}-{epochs}ep-seed{seed}-v{BACKBONE_VERSION}.pt"
     if not path.is_file():
         data = load_dataset(dataset, split, data_root=data_root)
         log(

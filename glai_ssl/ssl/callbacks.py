@@ -118,7 +118,7 @@ class EvaluationCallback(Callback):
         began = time.perf_counter()
         train_seconds = self._train_seconds(began)
         if trainer.is_global_zero:
-            backbone = _ImagesFirst(pl_module)
+            backbone = pl_module.backbone
             bank = extract_features(backbone, self.bank[0], device=pl_module.device, desc="eval bank")
             test = extract_features(backbone, self.test[0], device=pl_module.device, desc="eval test")
             record = {"epoch": epoch, "train_seconds": train_seconds}
@@ -133,21 +133,6 @@ class EvaluationCallback(Callback):
                 pl_module.log("probe_accuracy", probe.test_accuracy, rank_zero_only=True, prog_bar=True)
             self.history.append(record)
         self._eval_seconds += time.perf_counter() - began
-
-
-class _ImagesFirst(torch.nn.Module):
-    """The module's backbone with its memory-format conversion, as a plain module for feature extraction."""
-
-    def __init__(self, pl_module: LightningModule) -> None:
-        super().__init__()
-        self.pl_module = pl_module
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.pl_module.backbone(x)
-
-    def train(self, mode: bool = True):
-        self.pl_module.backbone.train(mode)
-        return self
 
 
 class StopAfterEpochs(Callback):

@@ -7,7 +7,7 @@ then of every weight's gradient of a fixed linear loss on the features; then the
 step in each layout. Session 17 (torch 2.14.1, CPU, Fashion-MNIST, conv4-nopool): the first BatchNorm's output is
 off by 8e-5 in channels-last (9e-8 contiguous), and the gradients of the first three convolutions by 1-2% (1e-4
 or less contiguous). Session 18 (Omniglot, conv4): 3e-5 at the first BatchNorm, 0.4-0.6% in the first three
-gradients; channels-last steps were 1.38x faster. Run from the repository root (about a minute):
+gradients; channels-last steps were 1.38x faster (1 thread, other jobs beside it). Run from the repository root (about a minute):
 
     python results/ssl/channels_last_check.py --data-root ../shared/data
     python results/ssl/channels_last_check.py --dataset omniglot --split vinyals-train --backbone conv4

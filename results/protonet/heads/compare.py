@@ -2,12 +2,12 @@
 
 Reads the recipe JSON files of this folder (12 epochs of 100 20-way 5-shot episodes, the learning rate halved
 after epoch 10; GLAI with path features from a 16x wider S and the switch's refit, at three path scales) and prints
-one Markdown table per GLAI setting: per seed, GLAI - MLP in each test task, then the mean over seeds with a 95% t-interval across seeds; and each
-head's best validation accuracy with the epoch and training seconds it took, and GLAI's to the MLP's best
-(validation after every epoch, 1000 5-way 5-shot episodes of the validation classes). Last, seed 0 of both
-heads again with contiguous weights (session 18; the runs above had the Conv-4 in channels-last layout). Every run had 1 thread and
-another 1-thread job beside it on the 2 cores but for GLAI path scale 0.3 seed 2 (alone: 0.34 s per episode
-against about 0.5), so compare epochs, and seconds only within a row. Run from the repository root:
+one Markdown table per GLAI setting: per seed, GLAI - MLP in each test task, then the mean over seeds with a
+95% t-interval across seeds; and each head's best validation accuracy with the epoch and training seconds it
+took, and GLAI's to the MLP's best (validation after every epoch, 1000 5-way 5-shot episodes of the validation classes). Last, seed 0 of both
+heads again with contiguous weights (session 18; the runs above had the Conv-4 in channels-last layout).
+Every run had 1 thread and another 1-thread job beside it on the 2 cores but for GLAI path scale 0.3 seed 2
+(alone: 0.34 s per episode against about 0.5), so compare epochs, and seconds only within a row. Run from the repository root:
 
     python results/protonet/heads/compare.py
 """
