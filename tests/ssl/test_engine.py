@@ -112,7 +112,9 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
     ratio = config.pop("predictor_lr_ratio")  # as written before --predictor-lr-ratio existed
+    config["channels_last"] = True  # and before session 18, when CPU runs recorded their layout
     torch.save(payload, tmp_path / "older.ckpt")
+    config.pop("channels_last")
     check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": ratio})
     with pytest.raises(SystemExit, match="predictor_lr_ratio: checkpoint 1.0, now 10.0"):
         check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": 10.0})
