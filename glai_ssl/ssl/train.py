@@ -34,7 +34,7 @@ from glai_ssl.ssl.callbacks import (
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform, view_settings
+from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform
 from glai_ssl.utils.batchnorm import convert_global_batchnorm
 from glai_ssl.utils.runtime import (
     NO_REFIT,
@@ -272,7 +272,7 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
     if problem:
         raise SystemExit(f"error: {problem}")
     try:
-        view_settings(args.dataset, **view_overrides(args.view))
+        make_views(method)(args.dataset, **view_overrides(args.view))
     except ValueError as error:
         raise SystemExit(f"error: --view: {error}") from None
     if args.momentum is not None:
@@ -322,6 +322,11 @@ def view_overrides(items: list[str]) -> dict[str, float]:
                 f"error: --view {item!r}: expected FIELD=NUMBER, e.g. --view rr_degrees=15"
             ) from None
     return overrides
+
+
+def make_views(method: str):
+    """The two-view transform builder of ``method``: BYOL's asymmetric views or SimCLR's symmetric ones."""
+    return byol_transform if METHODS[method].transform == "byol" else simclr_transform
 
 
 #: config keys added after checkpoints were written, with the value those checkpoints trained under
@@ -380,8 +385,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     world = args.devices
     steps_per_epoch = len(train) // (world * args.batch_size)
     views = view_overrides(args.view)
-    make_views = byol_transform if METHODS[method].transform == "byol" else simclr_transform
-    transform = make_views(args.dataset, **views)
+    transform = make_views(method)(args.dataset, **views)
     config = {
         "method": method,
         "backbone": args.backbone,

@@ -40,6 +40,7 @@ class ViewSettings:
     gaussian_blur: float = 0.0
     rr_prob: float = 0.0
     rr_degrees: float | None = None
+    solarization_prob: float = 0.0
 
     @property
     def normalize(self) -> dict[str, list[float]]:
@@ -66,12 +67,20 @@ VIEW_SETTINGS: dict[str, ViewSettings] = {
         cj_sat=0.4,
         cj_hue=0.1,
         random_gray_scale=0.2,
+        solarization_prob=0.2,
     ),
 }
 
 
 #: view settings that are probabilities (checked to lie in [0, 1] when overridden)
-_PROBABILITIES = ("hf_prob", "cj_prob", "random_gray_scale", "gaussian_blur", "rr_prob")
+_PROBABILITIES = (
+    "hf_prob",
+    "cj_prob",
+    "random_gray_scale",
+    "gaussian_blur",
+    "rr_prob",
+    "solarization_prob",
+)
 
 
 def view_settings(dataset: str, input_size: int | None = None, **overrides: float) -> ViewSettings:
@@ -124,19 +133,23 @@ def simclr_transform(
     dataset: str, input_size: int | None = None, normalize: bool = True, **overrides: float
 ) -> SimCLRTransform:
     """lightly's ``SimCLRTransform`` (two views) with this dataset's settings (``normalize=False``: in [0, 1];
-    ``overrides``: fields of :class:`ViewSettings` to change)."""
+    ``overrides``: fields of :class:`ViewSettings` to change; ``solarization_prob`` is BYOL's only)."""
+    if overrides.get("solarization_prob"):
+        raise ValueError(
+            "solarization_prob applies to BYOL's second view only; these two-view transforms have no solarization"
+        )
     s = view_settings(dataset, input_size, **overrides)
     return SimCLRTransform(**_view_kwargs(s, normalize), gaussian_blur=s.gaussian_blur)
 
 
 def byol_transform(dataset: str, input_size: int | None = None, **overrides: float) -> BYOLTransform:
     """lightly's ``BYOLTransform`` (two asymmetric views) with this dataset's settings (``overrides`` as in
-    :func:`simclr_transform`); solarisation only on colour images."""
+    :func:`simclr_transform`); the second view solarised with ``solarization_prob`` (0.2 on colour images, as in
+    the BYOL paper; off on grayscale by default)."""
     s = view_settings(dataset, input_size, **overrides)
-    colour = len(s.mean) == 3
     view1 = BYOLView1Transform(**_view_kwargs(s), gaussian_blur=s.gaussian_blur)
     view2 = BYOLView2Transform(
-        **_view_kwargs(s), gaussian_blur=s.gaussian_blur, solarization_prob=0.2 if colour else 0.0
+        **_view_kwargs(s), gaussian_blur=s.gaussian_blur, solarization_prob=s.solarization_prob
     )
     return BYOLTransform(view_1_transform=view1, view_2_transform=view2)
 

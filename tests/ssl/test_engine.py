@@ -168,6 +168,7 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--momentum", "0.9", "1.0"], "--momentum applies to methods with a momentum encoder"),
         (["--view", "rotation=15"], "unknown view setting.*rotation; choose from .*rr_degrees"),
         (["--view", "rr_degrees=a lot"], "expected FIELD=NUMBER"),
+        (["--view", "solarization_prob=0.2"], "solarization_prob applies to BYOL's second view only"),
         (["--temperature", "0"], "--temperature 0: give a value > 0"),
         (["--temperature", "nan"], "--temperature nan: give a value > 0"),
         (["--glai-refit-ridge", "0.01"], "--glai-refit-ridge 0.01 needs --glai-prune features"),

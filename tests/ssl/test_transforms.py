@@ -89,3 +89,19 @@ def test_overrides_change_one_setting_and_unknown_ones_are_named():
 def test_out_of_range_overrides_say_what_range(override, message):
     with pytest.raises(ValueError, match=message):
         view_settings("fashion-mnist", **override)
+
+
+def test_solarization_reaches_byols_second_view_only():
+    from lightly.transforms.solarize import RandomSolarization
+
+    def solarizations(view) -> list[float]:
+        return [step.prob for step in _steps(view) if isinstance(step, RandomSolarization)]
+
+    default = byol_transform("fashion-mnist").transforms
+    assert solarizations(default[1]) == [0.0] and VIEW_SETTINGS["cifar10"].solarization_prob == 0.2
+    view1, view2 = byol_transform("fashion-mnist", solarization_prob=1.0).transforms
+    assert solarizations(view1) == [0.0] and solarizations(view2) == [1.0]
+    torch.manual_seed(0)
+    assert view2(_image("fashion-mnist")).shape == (1, 28, 28)  # grayscale images solarise too
+    with pytest.raises(ValueError, match="solarization_prob applies to BYOL's second view only"):
+        simclr_transform("fashion-mnist", solarization_prob=0.2)
