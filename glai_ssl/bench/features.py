@@ -24,6 +24,7 @@ from glai_ssl.data import LabelledImages, cache_dir, load_dataset
 from glai_ssl.eval import extract_features
 from glai_ssl.fewshot.pretrain import pretrain_one_epoch
 from glai_ssl.models import load_backbone, make_backbone, save_backbone
+from glai_ssl.utils.files import atomic_path
 
 DEFAULT_BACKBONES = {
     "mnist-supervised": ("mnist", "train", 1),
@@ -88,7 +89,6 @@ def cached_features(backbone: nn.Module, key: str, name: str, images: Tensor | L
         return torch.load(path, weights_only=True)
     x = images.to_float() if isinstance(images, LabelledImages) else images
     features = extract_features(backbone, x, desc=f"features {name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(features, path.with_suffix(".tmp"))
-    os.replace(path.with_suffix(".tmp"), path)
+    with atomic_path(path) as tmp:
+        torch.save(features, tmp)
     return features

@@ -17,6 +17,7 @@ from glai_ssl.data.checksums import verify_md5
 from glai_ssl.data.errors import DataError, missing_file_error
 from glai_ssl.data.images import LabelledImages
 from glai_ssl.data.root import cache_dir, resolve_data_root
+from glai_ssl.utils.files import atomic_path
 
 TORCHVISION_CLASSES: dict[str, type[datasets.MNIST]] = {
     "mnist": datasets.MNIST,
@@ -56,10 +57,8 @@ def _prepare_cache(name: str, data_root: Path, download: bool) -> Path:
         stamp = target.with_suffix(".md5")
         if target.is_file() and stamp.is_file() and stamp.read_text() == md5:
             continue
-        tmp = target.with_suffix(".tmp")
-        with gzip.open(source, "rb") as src, open(tmp, "wb") as dst:
+        with atomic_path(target) as tmp, gzip.open(source, "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        os.replace(tmp, target)
         stamp.write_text(md5)
     return torchvision_root
 

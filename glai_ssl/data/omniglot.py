@@ -26,6 +26,7 @@ from glai_ssl.data.checksums import md5sum, verify_md5
 from glai_ssl.data.errors import DataError, missing_file_error
 from glai_ssl.data.images import LabelledImages
 from glai_ssl.data.root import cache_dir, resolve_data_root
+from glai_ssl.utils.files import atomic_path
 from glai_ssl.utils.progress import progress
 
 ZIP_NAMES = ("images_background", "images_evaluation")
@@ -175,9 +176,8 @@ def decode_omniglot(
         background=torch.tensor([c in background_chars for c in characters]),
     )
     if use_cache:
-        tmp = cache_file.with_suffix(".tmp")
-        torch.save(drawings.__dict__, tmp)
-        os.replace(tmp, cache_file)
+        with atomic_path(cache_file) as tmp:
+            torch.save(drawings.__dict__, tmp)
     return drawings
 
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from glai_ssl.models.backbones import BACKBONES, make_backbone
+from glai_ssl.utils.files import atomic_path
 
 FORMAT = "glai_ssl.backbone/1"
 
@@ -73,12 +74,9 @@ def save_backbone(
 
 def atomic_save(payload: dict, path: str | os.PathLike) -> Path:
     """``torch.save`` to a temporary file, then rename: a crash never leaves a truncated checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
 
 
 def read_payload(path: str | os.PathLike, action: str = "checkpoint") -> object:

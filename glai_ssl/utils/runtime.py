@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from glai_ssl.utils.files import atomic_path
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -169,12 +170,9 @@ def _jsonable(value: Any) -> Any:
 
 def write_json(path: Path, payload: Any) -> Path:
     """Write ``payload`` as indented JSON (tensors, paths and numpy scalars converted), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
+    return Path(path)
 
 
 def args_dict(args: argparse.Namespace) -> dict:

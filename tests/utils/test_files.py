@@ -1,0 +1,52 @@
+"""Atomic writes: whole files or none, and no clash between processes writing the same file."""
+
+import subprocess
+import sys
+
+import pytest
+
+from glai_ssl.utils.files import atomic_path
+
+
+def test_a_finished_block_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "deep" / "cache.bin"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["cache.bin"]
+
+
+def test_an_error_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+    target = tmp_path / "results.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="interrupted"), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_two_writers_at_once_use_their_own_temporaries(tmp_path):
+    target = tmp_path / "same.txt"
+    with atomic_path(target) as first, atomic_path(target) as second:
+        assert first != second
+        first.write_text("first")
+        second.write_text("second")
+    assert target.read_text() == "first"  # the outer block ends last, so its rename wins
+
+
+def test_two_processes_filling_an_empty_dataset_cache_both_succeed(data_root, fresh_cache):
+    """The bug this fixes: two recipes started together on a new machine shared one temporary name while
+    decompressing Fashion-MNIST into the cache, and one failed with FileNotFoundError."""
+    load = "from glai_ssl.data import load_dataset; print(len(load_dataset('fashion-mnist', 'train')))"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", load], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        assert out.strip() == "60000"
