@@ -1,8 +1,9 @@
 """Table and plot of the SSL recipe runs in ``results/ssl/nopool/`` (MLP vs GLAI projector, Fashion-MNIST).
 
 Reads each run's ``results.json`` (copied as ``<method>_<head>_e<epochs>[_<variant>].json``) and its Lightning CSV log
-(``..._metrics.csv``); prints a Markdown table and writes ``runs.png`` (training loss against step, one panel
-per method and epoch count, with GLAI's structure freeze marked). Run from the repository root:
+(``..._metrics.csv``); prints a Markdown table and writes ``runs.png`` (every run's linear probe as a bar, with the
+88% target and the raw-pixel probe) and ``pairs.png`` (training loss against step of each MLP/GLAI pair, GLAI's
+structure freeze marked). Run from the repository root:
 
     python results/ssl/summarize.py
 """
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 RUNS = Path(__file__).parent / "nopool"
 #: session-16 runs, taken with the method's weights in channels-last layout: PyTorch's CPU BatchNorm is less
@@ -38,6 +41,8 @@ def variant(args: dict) -> str:
         changes.append(f"batch {args['batch_size']}")
     if (args.get("hidden_dim"), args.get("output_dim")) not in ((512, 128), (None, None)):
         changes.append(f"heads {args['hidden_dim']}/{args['output_dim']}")
+    if args.get("optimizer", "adam") != "adam":
+        changes.append(f"optimizer {args['optimizer']}")
     if args.get("lr", 1e-3) != 1e-3:
         changes.append(f"lr {args['lr']:g}")
     if args.get("predictor_lr_ratio", 1.0) != 1.0:
@@ -130,35 +135,74 @@ def markdown_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(runs: list[dict], path: Path) -> None:
-    """Training loss against step, one panel per (method, epochs, variant), MLP and GLAI overlaid."""
-    groups = sorted({_group(r) for r in runs}, key=lambda g: (g[0] != "simclr", g))
-    columns = min(4, len(groups))
-    rows = -(-len(groups) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(groups) :]:
-        ax.axis("off")
-    for ax, (method, epochs, changes) in zip(axes.flat, groups):
-        for r in sorted(
-            (r for r in runs if _group(r) == (method, epochs, changes)), key=lambda r: r["head"] != "mlp"
-        ):
-            color = "tab:blue" if r["head"] == "mlp" else "tab:orange"
-            if r["glai_options"]:
-                color = "tab:green"
-            name = ", ".join(v for v in (r["head"], r["glai_options"]) if v)
-            ax.plot(*r["loss"], color=color, label=f"{name} (probe {r['probe']:.2f}%)")
-            if r["switch_step"] is not None:
-                ax.axvline(r["switch_step"], color="grey", linestyle=":", label="GLAI structure frozen")
-        title = f"{method}, {epochs} epochs" + ("" if changes == "-" else f", {changes}")
-        ax.set(title=title, xlabel="step", ylabel="training loss")
-        ax.legend(fontsize=8)
+def _label(r: dict) -> str:
+    shown = ", ".join(v for v in (r["variant"], r["glai_options"]) if v and v != "-") or "defaults"
+    return f"{r['method']} {r['epochs']} ep, {shown}"
+
+
+def plot_probes(runs: list[dict], path: Path, target: float = 88.0, raw_pixels: float = 83.76) -> None:
+    """Linear-probe accuracy of every run as a bar, MLP and GLAI projectors in two colours, with the issue's
+    target and the raw-pixel probe marked: the table at a glance."""
+    ordered = sorted(runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp"))
+    fig, ax = plt.subplots(figsize=(11, 0.27 * len(ordered) + 1.2))
+    colors = ["tab:blue" if r["head"] == "mlp" else "tab:orange" for r in ordered]
+    ax.barh(range(len(ordered)), [r["probe"] for r in ordered], color=colors)
+    ax.set_yticks(range(len(ordered)), [textwrap.shorten(_label(r), 95) for r in ordered], fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(target, color="black", linestyle="--", label=f"target {target:g}%")
+    ax.axvline(raw_pixels, color="grey", linestyle=":", label=f"raw pixels {raw_pixels:g}%")
+    ax.set_xlim(raw_pixels - 0.5, max(r["probe"] for r in runs) + 0.5)
+    handles = ax.get_legend_handles_labels()[0] + [
+        Patch(color="tab:blue", label="MLP projector"),
+        Patch(color="tab:orange", label="GLAI projector"),
+    ]
+    ax.set(xlabel="linear probe, Fashion-MNIST test (%)", title="SSL recipe runs (results/ssl/nopool)")
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_pairs(runs: list[dict], path: Path) -> None:
+    """Training loss against step for each group that has both an MLP and a GLAI run, overlaid, with GLAI's
+    structure freeze marked."""
+    heads = {}
+    for r in runs:
+        heads.setdefault(_group(r), set()).add(r["head"])
+    groups = sorted(
+        (g for g, h in heads.items() if h == {"mlp", "glai"}), key=lambda g: (g[0] != "simclr", g)
+    )
+    columns = min(3, len(groups))
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(groups) :]:
+        ax.axis("off")
+    for ax, group in zip(axes.flat, groups):
+        pair = sorted(
+            (r for r in runs if _group(r) == group), key=lambda r: (r["head"] != "mlp", r["glai_options"])
+        )
+        for index, r in enumerate(pair):
+            color = ("tab:blue", "tab:orange", "tab:green", "tab:red")[index % 4]
+            options = textwrap.shorten(r["glai_options"].replace("GLAI ", ""), 50)
+            name = f"{r['head']} ({options})" if options else r["head"]
+            ax.plot(*r["loss"], color=color, label=f"{name}: probe {r['probe']:.2f}%", lw=1)
+            if r["switch_step"] is not None:
+                ax.axvline(r["switch_step"], color=color, linestyle=":", lw=1)
+        method, epochs, changes = group
+        title = f"{method}, {epochs} epochs" + ("" if changes == "-" else f", {changes}")
+        ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=9)
+        ax.set(xlabel="step (dotted: GLAI structure frozen)", ylabel="training loss")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 if __name__ == "__main__":
     runs = load_runs()
     print(markdown_table(runs))
-    plot(runs, RUNS.parent / "runs.png")
-    print(f"\nplot: {RUNS.parent / 'runs.png'}")
+    plot_probes(runs, RUNS.parent / "runs.png")
+    plot_pairs(runs, RUNS.parent / "pairs.png")
+    print(
+        f"\nplots: {RUNS.parent / 'runs.png'} (probe of every run), {RUNS.parent / 'pairs.png'} (loss, MLP vs GLAI)"
+    )
