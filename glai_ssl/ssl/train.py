@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from lightly.transforms import BYOLTransform, SimCLRTransform
 from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.strategies import DDPStrategy
@@ -324,7 +326,7 @@ def view_overrides(items: list[str]) -> dict[str, float]:
     return overrides
 
 
-def make_views(method: str):
+def make_views(method: str) -> Callable[..., BYOLTransform | SimCLRTransform]:
     """The two-view transform builder of ``method``: BYOL's asymmetric views or SimCLR's symmetric ones."""
     return byol_transform if METHODS[method].transform == "byol" else simclr_transform
 
