@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,15 @@ def _locate(cls: type, data_root: Path, download: bool, verify: bool) -> Path:
     if archive is not None:
         if verify:
             verify_md5(archive, cls.tgz_md5, f"replace {archive} with an intact copy ({fix})")
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
+        # extract aside, then move the folder in whole: another process never reads a half-extracted batch
+        with tempfile.TemporaryDirectory(dir=target, prefix=".extract-") as scratch:
+            with tarfile.open(archive) as tar:
+                tar.extractall(scratch, filter="data")
+            try:
+                os.rename(Path(scratch) / cls.base_folder, target / cls.base_folder)
+            except OSError:
+                if not (target / cls.base_folder).is_dir():  # else another process put it there first
+                    raise
         return target
     if download:
         try:

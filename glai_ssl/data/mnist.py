@@ -59,7 +59,8 @@ def _prepare_cache(name: str, data_root: Path, download: bool) -> Path:
             continue
         with atomic_path(target) as tmp, gzip.open(source, "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        stamp.write_text(md5)
+        with atomic_path(stamp) as tmp:
+            tmp.write_text(md5)
     return torchvision_root
 
 

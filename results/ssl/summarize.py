@@ -136,28 +136,33 @@ def markdown_table(runs: list[dict]) -> str:
 
 
 def _label(r: dict) -> str:
-    shown = ", ".join(v for v in (r["variant"], r["glai_options"]) if v and v != "-") or "defaults"
-    return f"{r['method']} {r['epochs']} ep, {shown}"
+    """``"byol 8 ep glai, lr 0.002, ..."``; "-" as in the table: no change from the first recipe defaults (SimCLR
+    temperature 0.5, BYOL lr 1e-3, the GLAI block's own options)."""
+    shown = ", ".join(v for v in (r["variant"], r["glai_options"]) if v and v != "-") or "-"
+    return f"{r['method']} {r['epochs']} ep {r['head']}, {shown}"
 
 
 def plot_probes(runs: list[dict], path: Path, target: float = 88.0, raw_pixels: float = 83.76) -> None:
     """Linear-probe accuracy of every run as a bar, MLP and GLAI projectors in two colours, with the issue's
     target and the raw-pixel probe marked: the table at a glance."""
+    if not runs:
+        return
     ordered = sorted(runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp"))
-    fig, ax = plt.subplots(figsize=(11, 0.27 * len(ordered) + 1.2))
+    fig, ax = plt.subplots(figsize=(13, 0.27 * len(ordered) + 1.2))
     colors = ["tab:blue" if r["head"] == "mlp" else "tab:orange" for r in ordered]
-    ax.barh(range(len(ordered)), [r["probe"] for r in ordered], color=colors)
+    bars = ax.barh(range(len(ordered)), [r["probe"] for r in ordered], color=colors)
+    ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=2)
     ax.set_yticks(range(len(ordered)), [textwrap.shorten(_label(r), 95) for r in ordered], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(target, color="black", linestyle="--", label=f"target {target:g}%")
     ax.axvline(raw_pixels, color="grey", linestyle=":", label=f"raw pixels {raw_pixels:g}%")
-    ax.set_xlim(raw_pixels - 0.5, max(r["probe"] for r in runs) + 0.5)
+    ax.set_xlim(raw_pixels - 0.5, max(r["probe"] for r in runs) + 0.7)  # bars start there, not at 0
     handles = ax.get_legend_handles_labels()[0] + [
-        Patch(color="tab:blue", label="MLP projector"),
-        Patch(color="tab:orange", label="GLAI projector"),
+        Patch(color="tab:blue", label="MLP heads"),
+        Patch(color="tab:orange", label="GLAI heads (BYOL: projector and predictor)"),
     ]
     ax.set(xlabel="linear probe, Fashion-MNIST test (%)", title="SSL recipe runs (results/ssl/nopool)")
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -172,6 +177,8 @@ def plot_pairs(runs: list[dict], path: Path) -> None:
     groups = sorted(
         (g for g, h in heads.items() if h == {"mlp", "glai"}), key=lambda g: (g[0] != "simclr", g)
     )
+    if not groups:
+        return
     columns = min(3, len(groups))
     rows = -(-len(groups) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 3.8 * rows), squeeze=False)

@@ -180,6 +180,11 @@ def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
         run(tmp_path, *flags)
 
 
+def test_byol_checks_the_solarization_range_before_training(tmp_path, data_root):
+    with pytest.raises(SystemExit, match=r"solarization_prob=2 is a probability"):
+        run(tmp_path, "--view", "solarization_prob=2", method="byol")
+
+
 def test_momentum_outside_zero_one_fails_before_training(tmp_path, data_root):
     with pytest.raises(SystemExit, match="both must be in"):
         run(tmp_path, "--momentum", "0.9", "1.5", method="byol")

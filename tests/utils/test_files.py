@@ -1,11 +1,12 @@
 """Atomic writes: whole files or none, and no clash between processes writing the same file."""
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from glai_ssl.utils.files import atomic_path
+from glai_ssl.utils.files import atomic_path, remove_orphans
 
 
 def test_a_finished_block_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -36,6 +37,19 @@ def test_two_writers_at_once_use_their_own_temporaries(tmp_path):
     assert target.read_text() == "first"  # the outer block ends last, so its rename wins
 
 
+def test_temporaries_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    target = tmp_path / "cache.pt"
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    orphan = tmp_path / f"cache.pt.{finished.pid}-0123abcd.tmp"
+    live = tmp_path / f"cache.pt.{os.getpid()}-0123abcd.tmp"
+    other = tmp_path / f"other.pt.{finished.pid}-0123abcd.tmp"
+    for path in (orphan, live, other):
+        path.write_bytes(b"partial")
+    remove_orphans(target)
+    assert not orphan.exists() and live.exists() and other.exists()
+
+
 def test_two_processes_filling_an_empty_dataset_cache_both_succeed(data_root, fresh_cache):
     """The bug this fixes: two recipes started together on a new machine shared one temporary name while
     decompressing Fashion-MNIST into the cache, and one failed with FileNotFoundError."""
@@ -50,3 +64,5 @@ def test_two_processes_filling_an_empty_dataset_cache_both_succeed(data_root, fr
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err[-2000:]
         assert out.strip() == "60000"
+    raw = fresh_cache / "torchvision" / "FashionMNIST" / "raw"
+    assert not list(raw.glob("*.tmp")), "temporaries left behind"
