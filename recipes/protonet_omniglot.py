@@ -4,8 +4,8 @@ episodes of 5/20-way 1/5-shot with 15 queries per class, and print the paper's t
 CPU default (under 60 minutes on 2 cores): one model trained on 60-way 5-shot 5-query episodes, at most 40
 epochs of 100 episodes, Adam lr 1e-3 halved every 10 epochs, validation (5-way 5-shot, 1000 fixed episodes)
 every 5 epochs, tested on all four settings; a 50-minute training guard ends it early when episodes are slow.
-The committed run (``results/protonet``) took 2.0-2.5 s per 60-way episode on a shared machine, so the guard
-stopped it after 15 epochs: 5-way 1-shot 97.53%, 52.4 minutes wall.
+The committed run (``results/protonet``, session 19) took 0.9-2.1 s per 60-way episode with another job beside
+it, so the guard stopped it after 17 epochs: 5-way 1-shot 97.55%, 51.8 minutes wall.
 
     python recipes/protonet_omniglot.py --out runs/protonet_omniglot
     python recipes/protonet_omniglot.py --head glai --out runs/protonet_omniglot_glai
