@@ -191,13 +191,14 @@ def fit_kept_ridge(
     target_sum = torch.zeros(dout, dtype=f64, device=features.device)
     target_sq = 0.0
     for index in torch.arange(len(features), device=features.device).split(batch_size):
-        phi = block.kept_path_features(features[index], gates[index])  # (K, b)
-        target = targets[index].to(phi.dtype)
-        gram += (phi @ phi.t()).to(f64)
-        cross += (phi @ target).to(f64)
-        feature_sum += phi.sum(1).to(f64)
-        target_sum += target.sum(0).to(f64)
-        target_sq += float(target.to(f64).pow(2).sum())
+        # moments in float64: the residuals below subtract them, and float32 products would leave ~1e-7 of noise
+        phi = block.kept_path_features(features[index], gates[index]).to(f64)  # (K, b)
+        target = targets[index].to(f64)
+        gram += phi @ phi.t()
+        cross += phi @ target
+        feature_sum += phi.sum(1)
+        target_sum += target.sum(0)
+        target_sq += float(target.pow(2).sum())
     n = len(features)
     raw_scale = float(gram.diagonal().mean())
     # both residuals from the moments, ||T - Phi W - b||^2 expanded, with no second pass over the inputs
