@@ -72,7 +72,7 @@ def _plain_mlp(input_dim: int, hidden_dim: int, output_dim: int, num_layers: int
 #: ProtoNet on Omniglot (12 epochs of 20-way episodes), GLAI - MLP in 5-way 1-shot: -0.74 with the library's
 #: block, -0.24 with these at path scale 1, -0.09 at 0.3 (5 seeds), -0.01 +- 0.10 at 0.1 (4 seeds;
 #: results/protonet/heads/compare.py; seed 0 with contiguous weights: +0.32); Fashion-MNIST probe, SimCLR at
-#: temperature 0.2: -0.24 / -0.12 (seeds 0, 1), BYOL at lr 2e-3: -0.23 / -0.65 / -0.09 (seeds 0-2;
+#: temperature 0.2: -0.24 / -0.12 (seeds 0, 1), BYOL at lr 2e-3: -0.23 / -0.65 / -0.09 / +0.43 (seeds 0-3;
 #: results/ssl/README.md).
 #: Measured with Adam; SGD: path_scale 1.
 #: The refit applies with ``prune="features"`` only.
