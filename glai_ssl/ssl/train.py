@@ -36,7 +36,7 @@ from glai_ssl.ssl.callbacks import (
 from glai_ssl.ssl.data import EpochShardSampler, SeededViews
 from glai_ssl.ssl.methods import METHODS
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, simclr_transform
+from glai_ssl.ssl.transforms import VIEW_SETTINGS, byol_transform, changed_settings, simclr_transform
 from glai_ssl.utils.batchnorm import convert_global_batchnorm
 from glai_ssl.utils.runtime import (
     NO_REFIT,
@@ -409,7 +409,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "dataset": args.dataset,
         "normalize": VIEW_SETTINGS[args.dataset].normalize,
         # not read by the module; kept so that --resume refuses a run of another configuration
-        "views": views,
+        "views": changed_settings(args.dataset, views),
         "train_size": args.train_size,
         "batch_size": args.batch_size,
         "devices": world,

@@ -115,6 +115,13 @@ def view_settings(dataset: str, input_size: int | None = None, **overrides: floa
     return settings
 
 
+def changed_settings(dataset: str, overrides: dict[str, float]) -> dict[str, float]:
+    """The ``overrides`` that change ``dataset``'s :data:`VIEW_SETTINGS` (``min_scale=0.25`` on Fashion-MNIST is
+    no change): what a run records, so that spelling out a default does not make it another configuration."""
+    defaults = VIEW_SETTINGS[dataset]
+    return {name: value for name, value in overrides.items() if getattr(defaults, name) != value}
+
+
 def _view_kwargs(s: ViewSettings, normalize: bool = True) -> dict:
     return dict(
         input_size=s.input_size,

@@ -95,7 +95,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, data_root, pruning):
 
 def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_root):
     tiny = ["--train-size", "128", "--batch-size", "64", "--epochs", "1", "--max-steps", "1"]
-    run(tmp_path / "first", *tiny)
+    run(tmp_path / "first", *tiny, "--view", "min_scale=0.25")  # Fashion-MNIST's default, spelled out
     checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
     with pytest.raises(
         SystemExit, match=r"another configuration:(.|\n)*lr: checkpoint 0.001, now 0.002(.|\n)*views"
@@ -111,6 +111,9 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
         run(tmp_path / "fifth", *tiny, "--resume", str(tmp_path / "first" / "backbone.pt"))
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
+    assert (
+        config["views"] == {}
+    )  # so a resume without --view (or with another default spelled out) is accepted
     ratio = config.pop("predictor_lr_ratio")  # as written before --predictor-lr-ratio existed
     config["channels_last"] = True  # and before session 18, when CPU runs recorded their layout
     torch.save(payload, tmp_path / "older.ckpt")
@@ -203,6 +206,9 @@ def test_temperature_reaches_the_loss_and_the_checkpoint(tmp_path, data_root):
     run(tmp_path, *tiny, "--temperature", "0.3", method="moco")
     payload = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
+    assert (
+        config["views"] == {}
+    )  # so a resume without --view (or with another default spelled out) is accepted
     assert config["method_options"] == {"temperature": 0.3}
     assert SSLModule(config).method.criterion.temperature == 0.3  # MoCo's memory-bank NT-Xent
 

@@ -12,6 +12,7 @@ from glai_ssl.ssl import transforms
 from glai_ssl.ssl.transforms import (
     VIEW_SETTINGS,
     byol_transform,
+    changed_settings,
     eval_transform,
     simclr_transform,
     view_settings,
@@ -76,6 +77,12 @@ def test_overrides_change_one_setting_and_unknown_ones_are_named():
     assert rotations[0].transform.p == 1.0
     with pytest.raises(ValueError, match="unknown view setting.*sharpness"):
         byol_transform("mnist", sharpness=2.0)
+
+
+def test_only_overrides_that_change_a_default_are_recorded():
+    overrides = {"min_scale": 0.25, "rr_prob": 0.5, "solarization_prob": 0.0}  # Fashion-MNIST's own min_scale
+    assert changed_settings("fashion-mnist", overrides) == {"rr_prob": 0.5}
+    assert changed_settings("omniglot", overrides) == {"min_scale": 0.25}  # Omniglot's is 0.4
 
 
 @pytest.mark.parametrize(
