@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from glai_ssl.data.checksums import verify_md5
 from glai_ssl.data.errors import DataError, missing_file_error
 from glai_ssl.data.images import LabelledImages
 from glai_ssl.data.root import cache_dir, resolve_data_root
+from glai_ssl.utils.files import move_in, scratch_dir
 
 
 def _unchecked(cls: type) -> type:
@@ -51,22 +51,20 @@ def _locate(cls: type, data_root: Path, download: bool, verify: bool) -> Path:
         if verify:
             verify_md5(archive, cls.tgz_md5, f"replace {archive} with an intact copy ({fix})")
         # extract aside, then move the folder in whole: another process never reads a half-extracted batch
-        with tempfile.TemporaryDirectory(dir=target, prefix=".extract-") as scratch:
+        with scratch_dir(target, "extract") as scratch:
             with tarfile.open(archive) as tar:
                 tar.extractall(scratch, filter="data")
-            try:
-                os.rename(Path(scratch) / cls.base_folder, target / cls.base_folder)
-            except OSError:
-                if not (target / cls.base_folder).is_dir():  # else another process put it there first
-                    raise
+            move_in(scratch / cls.base_folder, target / cls.base_folder)
         return target
     if download:
-        try:
-            cls(str(target), download=True)
-        except Exception as error:
-            raise DataError(
-                f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
-            ) from None
+        with scratch_dir(target, "download") as scratch:  # as above: the folder appears whole or not at all
+            try:
+                cls(str(scratch), download=True)
+            except Exception as error:
+                raise DataError(
+                    f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
+                ) from None
+            move_in(scratch / cls.base_folder, target / cls.base_folder)
         return target
     looked = [r / cls.base_folder for r in (data_root, data_root / cls.__name__.lower())] + archives
     raise missing_file_error(cls.__name__, looked, fix, cls.tgz_md5)

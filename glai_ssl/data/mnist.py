@@ -17,7 +17,7 @@ from glai_ssl.data.checksums import verify_md5
 from glai_ssl.data.errors import DataError, missing_file_error
 from glai_ssl.data.images import LabelledImages
 from glai_ssl.data.root import cache_dir, resolve_data_root
-from glai_ssl.utils.files import atomic_path
+from glai_ssl.utils.files import atomic_path, move_in, scratch_dir
 
 TORCHVISION_CLASSES: dict[str, type[datasets.MNIST]] = {
     "mnist": datasets.MNIST,
@@ -43,12 +43,15 @@ def _prepare_cache(name: str, data_root: Path, download: bool) -> Path:
             if target.is_file():
                 continue  # decompressed earlier (e.g. downloaded); nothing to verify against
             if download:
-                try:
-                    cls(str(torchvision_root), train=True, download=True)
-                except Exception as error:
-                    raise DataError(
-                        f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
-                    ) from None
+                with scratch_dir(torchvision_root, "download") as scratch:  # each file appears whole
+                    try:
+                        cls(str(scratch), train=True, download=True)
+                    except Exception as error:
+                        raise DataError(
+                            f"Downloading {cls.__name__} through torchvision failed: {error}\nFix: {fix}"
+                        ) from None
+                    for fetched in sorted((scratch / cls.__name__ / "raw").iterdir()):
+                        move_in(fetched, raw / fetched.name)
                 return torchvision_root
             raise missing_file_error(
                 f"{cls.__name__} {filename}", _candidates(cls, data_root, filename), fix, md5

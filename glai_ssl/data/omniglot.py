@@ -26,7 +26,7 @@ from glai_ssl.data.checksums import md5sum, verify_md5
 from glai_ssl.data.errors import DataError, missing_file_error
 from glai_ssl.data.images import LabelledImages
 from glai_ssl.data.root import cache_dir, resolve_data_root
-from glai_ssl.utils.files import atomic_path
+from glai_ssl.utils.files import atomic_path, move_in, scratch_dir
 from glai_ssl.utils.progress import progress
 
 ZIP_NAMES = ("images_background", "images_evaluation")
@@ -88,14 +88,16 @@ def _download(name: str) -> Path:
     """Fetch the official zip through torchvision into the cache (never into the data root)."""
     from torchvision.datasets import Omniglot
 
-    target = cache_dir("omniglot")
-    try:
-        Omniglot(str(target), background=name == "images_background", download=True)
-    except Exception as error:  # network errors come in many types
-        raise DataError(
-            f"Downloading Omniglot {name} through torchvision failed: {error}\nFix: {_FIX}"
-        ) from None
-    return target / "omniglot-py" / f"{name}.zip"
+    target = cache_dir("omniglot") / "omniglot-py" / f"{name}.zip"
+    with scratch_dir(target.parent, "download") as scratch:  # the zip appears whole or not at all
+        try:
+            Omniglot(str(scratch), background=name == "images_background", download=True)
+        except Exception as error:  # network errors come in many types
+            raise DataError(
+                f"Downloading Omniglot {name} through torchvision failed: {error}\nFix: {_FIX}"
+            ) from None
+        move_in(scratch / "omniglot-py" / f"{name}.zip", target)
+    return target
 
 
 def locate_zips(data_root: Path, download: bool = False) -> dict[str, Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,12 +31,38 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def scratch_dir(parent: str | os.PathLike, tag: str = "scratch") -> Iterator[Path]:
+    """A new folder ``<parent>/.<tag>.<pid>-<id>.tmp`` for unpacking or downloading aside, removed with all it
+    holds when the block ends; move what you need out of it with :func:`move_in`. Folders of killed writers
+    (their process is gone) are removed first."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_orphans(parent / f".{tag}")
+    scratch = parent / f".{tag}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    scratch.mkdir()
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def move_in(source: Path, target: Path) -> None:
+    """Rename ``source`` (a file or a whole folder) to ``target`` unless another process put ``target`` there
+    first; a reader never sees half of it."""
+    try:
+        os.rename(source, target) if source.is_dir() else os.replace(source, target)
+    except OSError:
+        if not target.exists():
+            raise
+
+
 def remove_orphans(path: Path) -> None:
-    """Remove ``path``'s temporary files (``<name>.<pid>-<id>.tmp``) whose writing process no longer runs."""
+    """Remove ``path``'s temporaries (``<name>.<pid>-<id>.tmp``, files or folders) whose process no longer runs."""
     for stale in path.parent.glob(f"{glob.escape(path.name)}.*.tmp"):
         pid = stale.name[len(path.name) + 1 :].split("-", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
-            stale.unlink(missing_ok=True)
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
 
 def _running(pid: int) -> bool:

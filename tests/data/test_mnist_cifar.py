@@ -2,13 +2,14 @@
 
 import pickle
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from glai_ssl.data import DataError, load_dataset, load_mnist
-from glai_ssl.data.cifar import load_cifar10
+from glai_ssl.data.cifar import _locate, load_cifar10
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
@@ -80,3 +81,31 @@ def test_unknown_dataset_and_split():
         load_dataset("imagenet", "train")
     with pytest.raises(ValueError, match="unknown split 'val' of mnist"):
         load_dataset("mnist", "val")
+
+
+class FakeCIFAR10:
+    """Stands in for torchvision's CIFAR10 when asked to download: writes a tiny copy into its root."""
+
+    base_folder, filename, tgz_md5 = "cifar-10-batches-py", "cifar-10-python.tar.gz", None
+    train_list = test_list = []
+
+    def __init__(self, root, download=False):
+        assert download
+        write_tiny_cifar(Path(root))
+
+
+class OfflineCIFAR10(FakeCIFAR10):
+    def __init__(self, root, download=False):
+        (Path(root) / "partial.tar.gz").write_bytes(b"half an archive")
+        raise ConnectionError("no network")
+
+
+def test_a_download_lands_in_the_cache_whole_and_leaves_no_scratch(tmp_path, fresh_cache):
+    root = _locate(FakeCIFAR10, tmp_path / "empty", download=True, verify=False)
+    assert root == fresh_cache / "torchvision"
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py"]  # no .download-* left
+    assert len(load_cifar10(True, data_root=tmp_path / "empty", verify=False)) == 20  # read from the cache
+    (root / "cifar-10-batches-py").rename(root / "earlier")
+    with pytest.raises(DataError, match="Downloading OfflineCIFAR10 through torchvision failed: no network"):
+        _locate(OfflineCIFAR10, tmp_path / "empty", download=True, verify=False)
+    assert sorted(p.name for p in root.iterdir()) == ["earlier"]  # the half download went with its scratch

@@ -2,6 +2,7 @@
 
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,3 +93,22 @@ def test_corrupt_zip_names_file_and_checksum(data_root, tmp_path, fresh_cache):
 def test_unknown_split_is_rejected():
     with pytest.raises(ValueError, match="unknown Omniglot split 'vinyals-dev'"):
         load_omniglot("vinyals-dev")
+
+
+def test_a_download_lands_whole_in_the_cache(monkeypatch, fresh_cache):
+    import torchvision.datasets
+
+    class FakeOmniglot:  # torchvision's, asked to download: the zip lands in <root>/omniglot-py/
+        def __init__(self, root, background, download):
+            folder = Path(root) / "omniglot-py"
+            folder.mkdir(parents=True)
+            (folder / ("images_background.zip" if background else "images_evaluation.zip")).write_bytes(
+                b"zip"
+            )
+            (folder / "images_background").mkdir()  # torchvision also extracts it; we keep only the zip
+
+    monkeypatch.setattr(torchvision.datasets, "Omniglot", FakeOmniglot)
+    path = omniglot_module._download("images_background")
+    assert path == fresh_cache / "omniglot" / "omniglot-py" / "images_background.zip"
+    assert path.read_bytes() == b"zip"
+    assert [p.name for p in path.parent.iterdir()] == ["images_background.zip"]  # no scratch left
