@@ -43,7 +43,7 @@ def _prepare_cache(name: str, data_root: Path, download: bool) -> Path:
             if target.is_file():
                 continue  # decompressed earlier (e.g. downloaded); nothing to verify against
             if download:
-                with scratch_dir(torchvision_root, "download") as scratch:  # each file appears whole
+                with scratch_dir(raw.parent, "download") as scratch:  # each file appears whole
                     try:
                         cls(str(scratch), train=True, download=True)
                     except Exception as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from glai_ssl.eval.report import FEATURE_NORMS, RawPixels, evaluate_backbone
+from glai_ssl.eval.report import FEATURE_NORMS, PROBES, RawPixels, evaluate_backbone
 from glai_ssl.models import load_backbone
 from glai_ssl.models.checkpoint import ENCODERS
 from glai_ssl.utils.runtime import (
@@ -47,7 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--knn-k", type=positive_int, default=200, help="neighbours of the weighted kNN vote")
     parser.add_argument("--knn-t", type=positive_float, default=0.1, help="temperature of the kNN vote")
-    parser.add_argument("--probe-epochs", type=positive_int, default=100, help="linear probe epochs")
+    parser.add_argument("--probe-epochs", type=positive_int, default=100, help="linear probe epochs (adam)")
+    parser.add_argument(
+        "--probe",
+        choices=PROBES,
+        default="adam",
+        help="adam: the recipes' probe (fixed epochs); lbfgs: logistic regression to convergence with its L2 "
+        "penalty chosen on a held-out sixth of the training set (Kornblith et al. 2019; six L-BFGS fits, minutes on a CPU)",
+    )
     parser.add_argument(
         "--episodes", type=positive_int, default=1000, help="few-shot episodes per task (Omniglot)"
     )
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         episodes=args.episodes,
         feature_norm=args.feature_norm,
+        probe=args.probe,
     )
     print(f"{info['backbone']}: {result['summary']}")
     if args.out:

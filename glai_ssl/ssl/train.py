@@ -337,7 +337,8 @@ CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0}
 
 def check_resume(path: Path, config: dict) -> None:
     """Fail before training when ``path`` is not a recipe checkpoint or was written under another ``config``
-    (``channels_last``, a per-device layout choice that checkpoints before session 18 recorded, is ignored)."""
+    (``channels_last``, a per-device layout choice that checkpoints before session 18 recorded, is ignored; view
+    settings equal to the dataset's defaults count as unset)."""
     try:
         payload = read_payload(path, "cannot resume: checkpoint")
         hparams = payload.get("hyper_parameters") if isinstance(payload, dict) else None
@@ -348,6 +349,8 @@ def check_resume(path: Path, config: dict) -> None:
                 "pass OUT/checkpoints/last.ckpt of an earlier run"
             )
         saved = {**CONFIG_KEYS_ADDED_LATER, **saved}  # checkpoints written before a key existed
+        if saved.get("dataset") in VIEW_SETTINGS:  # before session 20 a default spelled out was recorded too
+            saved["views"] = changed_settings(saved["dataset"], saved.get("views") or {})
         check_same_config(path, saved, config, sorted((set(saved) | set(config)) - {"channels_last"}))
     except CheckpointError as error:
         raise SystemExit(f"error: {error}") from None

@@ -37,6 +37,10 @@ def test_l2_normalised_features_ignore_each_image_s_scale(data_root):
     assert scaled_raw != pytest.approx(scaled_l2, abs=1e-3)
 
 
-def test_unknown_feature_norm_fails_before_any_work():
+def test_unknown_feature_norm_or_probe_fails_before_any_work():
     with pytest.raises(ValueError, match="unknown feature_norm 'l1'; choose one of none, l2"):
         evaluate_backbone(RawPixels(), "omniglot", data_root="/nonexistent", feature_norm="l1")
+    with pytest.raises(ValueError, match="unknown probe 'sgd'; choose one of adam, lbfgs"):
+        evaluate_backbone(RawPixels(), "fashion-mnist", data_root="/nonexistent", probe="sgd")
+    with pytest.raises(ValueError, match="Omniglot is scored by nearest-prototype episodes"):
+        evaluate_backbone(RawPixels(), "omniglot", data_root="/nonexistent", probe="lbfgs")

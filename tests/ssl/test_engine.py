@@ -111,13 +111,13 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
         run(tmp_path / "fifth", *tiny, "--resume", str(tmp_path / "first" / "backbone.pt"))
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
-    assert (
-        config["views"] == {}
-    )  # so a resume without --view (or with another default spelled out) is accepted
+    assert config["views"] == {}  # a default spelled out is no change: resuming without --view is accepted
     ratio = config.pop("predictor_lr_ratio")  # as written before --predictor-lr-ratio existed
     config["channels_last"] = True  # and before session 18, when CPU runs recorded their layout
+    config["views"] = {"min_scale": 0.25}  # and before session 20, when a default spelled out was recorded
     torch.save(payload, tmp_path / "older.ckpt")
     config.pop("channels_last")
+    config["views"] = {}
     check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": ratio})
     with pytest.raises(SystemExit, match="predictor_lr_ratio: checkpoint 1.0, now 10.0"):
         check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": 10.0})
@@ -206,9 +206,6 @@ def test_temperature_reaches_the_loss_and_the_checkpoint(tmp_path, data_root):
     run(tmp_path, *tiny, "--temperature", "0.3", method="moco")
     payload = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
-    assert (
-        config["views"] == {}
-    )  # so a resume without --view (or with another default spelled out) is accepted
     assert config["method_options"] == {"temperature": 0.3}
     assert SSLModule(config).method.criterion.temperature == 0.3  # MoCo's memory-bank NT-Xent
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from glai_ssl.utils.files import atomic_path, move_in, remove_orphans, scratch_dir
+from glai_ssl.utils.files import HOST, atomic_path, move_in, remove_orphans, scratch_dir
 
 
 def test_a_finished_block_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -41,19 +41,20 @@ def test_temporaries_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
     target = tmp_path / "cache.pt"
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
-    orphan = tmp_path / f"cache.pt.{finished.pid}-0123abcd.tmp"
-    live = tmp_path / f"cache.pt.{os.getpid()}-0123abcd.tmp"
-    other = tmp_path / f"other.pt.{finished.pid}-0123abcd.tmp"
-    for path in (orphan, live, other):
+    orphan = tmp_path / f"cache.pt.{HOST}-{finished.pid}-0123abcd.tmp"
+    live = tmp_path / f"cache.pt.{HOST}-{os.getpid()}-0123abcd.tmp"
+    other_file = tmp_path / f"other.pt.{HOST}-{finished.pid}-0123abcd.tmp"
+    other_machine = tmp_path / f"cache.pt.0000beef-{finished.pid}-0123abcd.tmp"  # a shared cache: pid unknown
+    for path in (orphan, live, other_file, other_machine):
         path.write_bytes(b"partial")
     remove_orphans(target)
-    assert not orphan.exists() and live.exists() and other.exists()
+    assert not orphan.exists() and live.exists() and other_file.exists() and other_machine.exists()
 
 
 def test_a_scratch_folder_is_removed_with_its_contents_and_orphans_of_killed_writers_too(tmp_path):
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
-    orphan = tmp_path / f".extract.{finished.pid}-0123abcd.tmp"
+    orphan = tmp_path / f".extract.{HOST}-{finished.pid}-0123abcd.tmp"
     (orphan / "half").mkdir(parents=True)
     with scratch_dir(tmp_path, "extract") as scratch:
         assert not orphan.exists() and scratch.parent == tmp_path
@@ -62,13 +63,19 @@ def test_a_scratch_folder_is_removed_with_its_contents_and_orphans_of_killed_wri
         (scratch / "left.tar").write_bytes(b"not moved")
         move_in(scratch / "folder", tmp_path / "folder")
         (tmp_path / "other").mkdir()
-        move_in(scratch / "left.tar", tmp_path / "other" / "left.tar")
+        (tmp_path / "other" / "left.tar").write_bytes(b"older")
+        move_in(scratch / "left.tar", tmp_path / "other" / "left.tar")  # a file: the last writer wins
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "other"]
     assert (tmp_path / "folder" / "batch").read_bytes() == b"whole"
+    assert (tmp_path / "other" / "left.tar").read_bytes() == b"not moved"
     with scratch_dir(tmp_path, "extract") as scratch:  # another process moved its copy in first: keep that
         (scratch / "folder").mkdir()
         move_in(scratch / "folder", tmp_path / "folder")
     assert (tmp_path / "folder" / "batch").read_bytes() == b"whole"
+    with pytest.raises(OSError), scratch_dir(tmp_path, "extract") as scratch:  # a folder onto a file
+        (scratch / "folder").mkdir()
+        move_in(scratch / "folder", tmp_path / "other" / "left.tar")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "other"]
 
 
 def test_two_processes_filling_an_empty_dataset_cache_both_succeed(data_root, fresh_cache):
