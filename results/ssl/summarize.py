@@ -2,7 +2,7 @@
 
 Reads each run's ``results.json`` (copied as ``<method>_<head>_e<epochs>[_<variant>].json``) and its Lightning CSV log
 (``..._metrics.csv``); prints a Markdown table and writes ``runs.png`` (every run's linear probe as a bar, with the
-88% target and the raw-pixel probe) and ``pairs.png`` (training loss against step of each MLP/GLAI pair, GLAI's
+88% target and the raw-pixel probes, the recipe's and the tuned one) and ``pairs.png`` (training loss against step of each MLP/GLAI pair, GLAI's
 structure freeze marked). Run from the repository root:
 
     python results/ssl/summarize.py
@@ -142,11 +142,26 @@ def _label(r: dict) -> str:
     return f"{r['method']} {r['epochs']} ep {r['head']}, {shown}"
 
 
-def plot_probes(runs: list[dict], path: Path, target: float = 88.0, raw_pixels: float = 83.76) -> None:
+def raw_pixel_baselines() -> dict[str, float]:
+    """The raw-pixel probes measured beside the runs (``raw_pixels/``: the recipe's probe; ``probe_lbfgs/``:
+    the tuned L-BFGS probe), as ``{label: accuracy %}``."""
+    found = {}
+    for label, file in (
+        ("raw pixels", "raw_pixels/fashion-mnist.json"),
+        ("raw pixels, tuned L-BFGS probe", "probe_lbfgs/raw_pixels/probe.json"),
+    ):
+        path = RUNS.parent / file
+        if path.is_file():
+            found[label] = 100 * json.loads(path.read_text())["linear_probe_accuracy"]
+    return found
+
+
+def plot_probes(runs: list[dict], path: Path, target: float = 88.0) -> None:
     """Linear-probe accuracy of every run as a bar, MLP and GLAI projectors in two colours, with the issue's
-    target and the raw-pixel probe marked: the table at a glance."""
+    target and the raw-pixel probes marked: the table at a glance."""
     if not runs:
         return
+    baselines = raw_pixel_baselines()
     ordered = sorted(runs, key=lambda r: (r["method"] != "simclr", *_group(r), r["head"] != "mlp"))
     fig, ax = plt.subplots(figsize=(13, 0.27 * len(ordered) + 1.2))
     colors = ["tab:blue" if r["head"] == "mlp" else "tab:orange" for r in ordered]
@@ -155,8 +170,10 @@ def plot_probes(runs: list[dict], path: Path, target: float = 88.0, raw_pixels: 
     ax.set_yticks(range(len(ordered)), [textwrap.shorten(_label(r), 95) for r in ordered], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(target, color="black", linestyle="--", label=f"target {target:g}%")
-    ax.axvline(raw_pixels, color="grey", linestyle=":", label=f"raw pixels {raw_pixels:g}%")
-    ax.set_xlim(raw_pixels - 0.5, max(r["probe"] for r in runs) + 0.7)  # bars start there, not at 0
+    for (label, value), style in zip(baselines.items(), (":", "-.")):
+        ax.axvline(value, color="grey", linestyle=style, label=f"{label} {value:.2f}%")
+    low = min([*baselines.values(), *(r["probe"] for r in runs)])
+    ax.set_xlim(low - 0.5, max(r["probe"] for r in runs) + 0.7)  # bars start there, not at 0
     handles = ax.get_legend_handles_labels()[0] + [
         Patch(color="tab:blue", label="MLP heads"),
         Patch(color="tab:orange", label="GLAI heads (BYOL: projector and predictor)"),
