@@ -39,7 +39,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextmanager
 def scratch_dir(parent: str | os.PathLike, tag: str = "scratch") -> Iterator[Path]:
-    """A new folder ``<parent>/.<tag>.<pid>-<id>.tmp`` for unpacking or downloading aside, removed with all it
+    """A new folder ``<parent>/.<tag>.<host>-<pid>-<id>.tmp`` for unpacking or downloading aside, removed with all it
     holds when the block ends; move what you need out of it with :func:`move_in`. Folders of killed writers on
     this machine (their process is gone) are removed first."""
     parent = Path(parent)
@@ -73,8 +73,12 @@ def remove_orphans(path: Path) -> None:
     by a process that no longer runs."""
     for stale in path.parent.glob(f"{glob.escape(path.name)}.{HOST}-*.tmp"):
         pid = stale.name[len(path.name) + len(HOST) + 2 :].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def _writer() -> str:
