@@ -83,6 +83,10 @@ def test_evaluation_settings_are_checked_when_parsed(capsys):
             main(flags)
         error = capsys.readouterr().err
         assert exit_info.value.code == 2 and message in error, (flags, error)
+    with pytest.raises(
+        SystemExit, match="--probe-epochs sets the adam probe; --probe lbfgs runs to convergence"
+    ):
+        main(["probe", "x.pt", "--probe", "lbfgs", "--probe-epochs", "50"])  # before reading x.pt
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser, name: str = "glai-ssl"):

@@ -47,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--knn-k", type=positive_int, default=200, help="neighbours of the weighted kNN vote")
     parser.add_argument("--knn-t", type=positive_float, default=0.1, help="temperature of the kNN vote")
-    parser.add_argument("--probe-epochs", type=positive_int, default=100, help="linear probe epochs (adam)")
+    parser.add_argument(
+        "--probe-epochs", type=positive_int, default=None, help="epochs of the adam probe (default 100)"
+    )
     parser.add_argument(
         "--probe",
         choices=PROBES,
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0.
     """
+    if args.probe_epochs is not None and args.probe != "adam":
+        raise SystemExit(
+            "error: --probe-epochs sets the adam probe; --probe lbfgs runs to convergence without it"
+        )
     seed_everything(args.seed)
     device = resolve_device(args.device)
     if args.raw_pixels:
@@ -95,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         knn_k=args.knn_k,
         knn_t=args.knn_t,
-        probe_epochs=args.probe_epochs,
+        probe_epochs=args.probe_epochs or 100,
         seed=args.seed,
         episodes=args.episodes,
         feature_norm=args.feature_norm,
