@@ -117,9 +117,10 @@ def view_settings(dataset: str, input_size: int | None = None, **overrides: floa
 
 def changed_settings(dataset: str, overrides: dict[str, float]) -> dict[str, float]:
     """The ``overrides`` that change ``dataset``'s :data:`VIEW_SETTINGS` (``min_scale=0.25`` on Fashion-MNIST is
-    no change): what a run records, so that spelling out a default does not make it another configuration."""
+    no change): what a run records, so that spelling out a default does not make it another configuration.
+    A name that is no setting (an old checkpoint's) counts as a change, so ``--resume`` reports it."""
     defaults = VIEW_SETTINGS[dataset]
-    return {name: value for name, value in overrides.items() if getattr(defaults, name) != value}
+    return {name: value for name, value in overrides.items() if getattr(defaults, name, None) != value}
 
 
 def _view_kwargs(s: ViewSettings, normalize: bool = True) -> dict:

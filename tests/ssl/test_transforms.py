@@ -83,6 +83,7 @@ def test_only_overrides_that_change_a_default_are_recorded():
     overrides = {"min_scale": 0.25, "rr_prob": 0.5, "solarization_prob": 0.0}  # Fashion-MNIST's own min_scale
     assert changed_settings("fashion-mnist", overrides) == {"rr_prob": 0.5}
     assert changed_settings("omniglot", overrides) == {"min_scale": 0.25}  # Omniglot's is 0.4
+    assert changed_settings("mnist", {"rotation": 15.0}) == {"rotation": 15.0}  # no such setting: a change
 
 
 @pytest.mark.parametrize(
