@@ -137,11 +137,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     )
     parser.add_argument(
         "--view",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="FIELD=VALUE",
-        help="change one of the dataset's view settings (ViewSettings in glai_ssl/ssl/transforms.py), "
-        "e.g. --view rr_prob=0.5 --view rr_degrees=15; repeatable",
+        help="change the dataset's view settings (ViewSettings in glai_ssl/ssl/transforms.py), "
+        "e.g. --view rr_prob=0.5 rr_degrees=15 (or --view rr_prob=0.5 --view rr_degrees=15)",
     )
     parser.add_argument(
         "--train-size", type=int, default=None, help="pretrain on a random subset of this size (0: all)"

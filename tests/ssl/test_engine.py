@@ -10,7 +10,7 @@ import torch
 
 from glai_ssl.models import make_backbone
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.train import build_parser, check_resume, main, method_options
+from glai_ssl.ssl.train import build_parser, check_resume, main, method_options, view_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--workers", "0", "--no-final-eval", "--log-every", "1", "--hidden-dim", "64", "--output-dim", "32"]
@@ -181,6 +181,14 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
 def test_bad_configs_fail_before_training(tmp_path, data_root, flags, message):
     with pytest.raises(SystemExit, match=message):
         run(tmp_path, *flags)
+
+
+def test_view_takes_several_settings_after_one_flag_or_one_per_flag():
+    args = build_parser("byol").parse_args(
+        ["--view", "cj_bright=0.8", "cj_contrast=0.8", "--view", "min_scale=0.3", "--seed", "1"]
+    )
+    assert view_overrides(args.view) == {"cj_bright": 0.8, "cj_contrast": 0.8, "min_scale": 0.3}
+    assert args.seed == 1
 
 
 def test_byol_checks_the_solarization_range_before_training(tmp_path, data_root):
