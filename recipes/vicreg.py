@@ -3,7 +3,7 @@
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 without its last pool
 (``conv4-nopool``, 576 features), 8 epochs, see DEFAULTS below. Not timed for this method; a step costs
 between SimCLR's and BYOL's (two views through the backbone, plus a momentum encoder or a predictor), which
-take 19.9 and 22.9 minutes (``results/ssl/README.md``).
+take about 20 and 25 minutes alone (``results/ssl/README.md``).
 
     python recipes/vicreg.py --head mlp  --out runs/vicreg/mlp
     python recipes/vicreg.py --head glai --out runs/vicreg/glai

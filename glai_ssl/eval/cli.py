@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--feature-norm",
         choices=FEATURE_NORMS,
         default="none",
-        help="l2: unit-length features (SimpleShot's L2N; +0.7-1.4 points on Omniglot episodes)",
+        help="l2: unit-length features (SimpleShot's L2N; +0.7-1.7 points on Omniglot episodes)",
     )
     add_common_args(parser)
     parser.set_defaults(func=run)

@@ -47,7 +47,7 @@ def evaluate_backbone(
 
     ``feature_norm="l2"`` scales every feature vector to unit length before the probe, the kNN (already
     cosine, so unchanged) and the episodes: SimpleShot's L2N (Wang et al. 2019, arXiv 1911.04623), which lifts
-    nearest-prototype accuracy of SSL features on Omniglot by 0.7-1.4 points (``results/ssl/README.md``).
+    nearest-prototype accuracy of SSL features on Omniglot by 0.7-1.7 points (``results/ssl/README.md``).
     ``probe="lbfgs"``: :func:`~glai_ssl.eval.linear_probe.tuned_linear_probe` instead of the Adam probe.
     """
     if feature_norm not in FEATURE_NORMS:
