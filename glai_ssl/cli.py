@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 from glai_ssl import __version__
 from glai_ssl.data.errors import DataError
@@ -33,6 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def report_errors(run: Callable[[], int | None], prog: str = "glai-ssl") -> int:
+    """Call ``run`` and return its exit status; a data or checkpoint error is printed as ``prog``'s message
+    without a traceback (status 2), an interruption as one line (status 130)."""
+    try:
+        return int(run() or 0)
+    except DataError as error:
+        print(f"{prog}: data error:\n{error}", file=sys.stderr)
+        return 2
+    except CheckpointError as error:
+        print(f"{prog}: checkpoint error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``glai-ssl`` with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -40,19 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         The subcommand's exit status; 2 after a data or checkpoint error (reported on stderr), 130 when
         interrupted.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except DataError as error:
-        print(f"glai-ssl: data error:\n{error}", file=sys.stderr)
-        return 2
-    except CheckpointError as error:
-        print(f"glai-ssl: checkpoint error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("glai-ssl: interrupted", file=sys.stderr)
-        return 130
+    args = build_parser().parse_args(argv)
+    return report_errors(lambda: args.func(args))
 
 
 if __name__ == "__main__":

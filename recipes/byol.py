@@ -23,7 +23,9 @@ With ``--head glai`` and SGD also pass ``--glai-path-scale 1``: GLAI_HEAD_DEFAUL
 SGD step moves the path weights by path_scale**2 x lr x grad (``docs/glai.md``), 100x less at 0.1.
 """
 
-from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, build_parser, main
+import sys
+
+from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, run_recipe
 
 METHOD = "byol"
 #: lr 2e-3: probe 87.92, 87.91, 87.63, 87.21 (seeds 0-3) against 87.23 and 87.64 at 1e-3; the GLAI heads take the
@@ -31,4 +33,4 @@ METHOD = "byol"
 DEFAULTS = {**CPU_RECIPE_DEFAULTS, "lr": 2e-3, **GLAI_HEAD_FLAGS}
 
 if __name__ == "__main__":
-    main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)
+    sys.exit(run_recipe(METHOD, DEFAULTS))

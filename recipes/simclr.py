@@ -29,7 +29,9 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
 With ``--head glai`` and SGD also pass ``--glai-path-scale 1`` (GLAI_HEAD_DEFAULTS were measured with Adam).
 """
 
-from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, build_parser, main
+import sys
+
+from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, GLAI_HEAD_FLAGS, run_recipe
 
 METHOD = "simclr"
 #: NT-Xent at 0.2: probe 87.98 / 88.37 (seeds 0, 1) against 88.01 / 87.71 at 0.5, Omniglot 5-way 1-shot +1.6
@@ -37,4 +39,4 @@ METHOD = "simclr"
 DEFAULTS = {**CPU_RECIPE_DEFAULTS, "temperature": 0.2, **GLAI_HEAD_FLAGS}
 
 if __name__ == "__main__":
-    main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)
+    sys.exit(run_recipe(METHOD, DEFAULTS))

@@ -18,10 +18,12 @@ CIFAR-10 at the settings of lightly's published benchmark (ResNet-18 with the CI
         --precision bf16-mixed --eval-every 10 --download
 """
 
-from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, build_parser, main
+import sys
+
+from glai_ssl.ssl.train import CPU_RECIPE_DEFAULTS, run_recipe
 
 METHOD = "vicreg"
 DEFAULTS = {**CPU_RECIPE_DEFAULTS, "output_dim": 512}  # redundancy-reduction losses want a wide embedding
 
 if __name__ == "__main__":
-    main(build_parser(METHOD, DEFAULTS).parse_args(), method=METHOD)
+    sys.exit(run_recipe(METHOD, DEFAULTS))

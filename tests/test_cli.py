@@ -78,6 +78,19 @@ def test_evaluation_settings_are_checked_when_parsed(capsys):
         (["probe", "x.pt", "--probe-epochs", "0"], "--probe-epochs: must be >= 1, got 0"),
         (["pretrain", "--knn-k", "0"], "--knn-k: must be >= 1, got 0"),
         (["fewshot", "train", "--patience", "-1"], "--patience: must be >= 0, got -1"),
+        (["pretrain", "--method", "simclr", "--lr", "-1"], "--lr: must be > 0, got -1"),
+        (["pretrain", "--method", "simclr", "--weight-decay", "-1"], "--weight-decay: must be >= 0, got -1"),
+        (["pretrain", "--method", "simclr", "--train-size", "-5"], "--train-size: must be >= 0, got -5"),
+        (["pretrain", "--method", "simclr", "--devices", "0"], "--devices: must be >= 1, got 0"),
+        (["pretrain", "--method", "simclr", "--hidden-dim", "0"], "--hidden-dim: must be >= 1, got 0"),
+        (
+            ["pretrain", "--method", "simclr", "--head", "glai", "--glai-tau", "2"],
+            "--glai-tau: must be in [0, 1]",
+        ),
+        (
+            ["pretrain", "--method", "simclr", "--glai-path-ratio", "4"],
+            "--glai-path-ratio apply to GLAI heads",
+        ),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             main(flags)
@@ -87,6 +100,27 @@ def test_evaluation_settings_are_checked_when_parsed(capsys):
         SystemExit, match="--probe-epochs sets the adam probe; --probe lbfgs runs to convergence"
     ):
         main(["probe", "x.pt", "--probe", "lbfgs", "--probe-epochs", "50"])  # before reading x.pt
+
+
+def test_probe_refuses_what_it_cannot_score_before_reading_any_data(tmp_path, capsys):
+    from glai_ssl.cli import main
+    from glai_ssl.models import make_backbone, save_backbone
+
+    gray = save_backbone(tmp_path / "gray.pt", "conv4", make_backbone("conv4"), in_channels=1, image_size=28)
+    colour = save_backbone(
+        tmp_path / "colour.pt", "conv4", make_backbone("conv4", 3, 32), in_channels=3, image_size=32
+    )
+    (tmp_path / "a_file").write_text("")
+    for flags, message in [
+        (["--raw-pixels"], "--raw-pixels needs --dataset"),
+        ([str(colour), "--dataset", "mnist"], "takes 3x32x32 images, mnist has 1x28x28"),
+        ([str(gray), "--dataset", "omniglot", "--probe", "lbfgs"], "Omniglot is scored by nearest-prototype"),
+        ([str(gray), "--dataset", "mnist", "--out", str(tmp_path / "a_file")], "a_file is a file"),
+    ]:
+        with pytest.raises(SystemExit, match=re.escape(message)):
+            main(["probe", *flags])
+    assert main(["probe", str(tmp_path)]) == 2  # a run folder, not a file in it
+    assert "is a folder; pass a file in it" in capsys.readouterr().err
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser, name: str = "glai-ssl"):

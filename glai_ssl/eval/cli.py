@@ -7,10 +7,12 @@ import argparse
 from glai_ssl.eval.report import FEATURE_NORMS, PROBES, RawPixels, evaluate_backbone
 from glai_ssl.models import load_backbone
 from glai_ssl.models.checkpoint import ENCODERS
+from glai_ssl.ssl.transforms import VIEW_SETTINGS
 from glai_ssl.utils.runtime import (
     HelpFormatter,
     add_common_args,
     args_dict,
+    check_out_dir,
     positive_float,
     positive_int,
     resolve_device,
@@ -83,9 +85,13 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(
             "error: --probe-epochs sets the adam probe; --probe lbfgs runs to convergence without it"
         )
+    if args.out is not None:
+        check_out_dir(args.out)
     seed_everything(args.seed)
     device = resolve_device(args.device)
     if args.raw_pixels:
+        if args.dataset is None:
+            raise SystemExit("error: --raw-pixels needs --dataset (which images to probe)")
         backbone, info = RawPixels(), {"backbone": "raw-pixels", "meta": {}}
     elif args.checkpoint:
         backbone, info = load_backbone(args.checkpoint, args.encoder)
@@ -94,6 +100,13 @@ def run(args: argparse.Namespace) -> int:
     dataset = args.dataset or info["meta"].get("dataset")
     if dataset is None:
         raise SystemExit("error: the checkpoint does not say which dataset it was trained on; pass --dataset")
+    if dataset == "omniglot" and (args.probe != "adam" or args.probe_epochs is not None):
+        raise SystemExit(
+            "error: Omniglot is scored by nearest-prototype episodes, not a linear probe; "
+            "drop --probe and --probe-epochs"
+        )
+    if not args.raw_pixels:
+        check_backbone_fits(info, dataset)
     result = evaluate_backbone(
         backbone,
         dataset,
@@ -111,3 +124,16 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         write_json(args.out / "probe.json", {"args": args_dict(args), "backbone": info["backbone"], **result})
     return 0
+
+
+def check_backbone_fits(info: dict, dataset: str) -> None:
+    """Refuse a backbone recorded for images of another shape than ``dataset``'s, before any data is read (a
+    1-channel backbone cannot take colour images; a Conv-4 trained at 84 px gives other features at 28 px)."""
+    settings = VIEW_SETTINGS[dataset]
+    channels, size = len(settings.mean), settings.input_size
+    if (info["in_channels"], info["image_size"]) != (channels, size):
+        raise SystemExit(
+            f"error: the {info['backbone']} backbone takes {info['in_channels']}x{info['image_size']}x"
+            f"{info['image_size']} images, {dataset} has {channels}x{size}x{size}; pass --dataset with images "
+            "of its shape"
+        )

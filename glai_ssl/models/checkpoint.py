@@ -85,6 +85,11 @@ def read_payload(path: str | os.PathLike, action: str = "checkpoint") -> object:
     ``action`` starts the message (e.g. ``"cannot resume: checkpoint"``).
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(
+            f"{action} {path} is a folder; pass a file in it: {path / 'backbone.pt'} (a recipe's backbone) or "
+            f"{path / 'checkpoints' / 'last.ckpt'} (its Lightning checkpoint)"
+        )
     if not path.is_file():
         raise CheckpointError(f"{action} {path} does not exist")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from glai_ssl.ssl.train import build_parser, main
+from glai_ssl.ssl.train import build_parser, check_head_flags, main
 from glai_ssl.utils.runtime import HelpFormatter
 
 
@@ -19,4 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=template.description,
         formatter_class=HelpFormatter,
     )
-    parser.set_defaults(func=lambda args: bool(main(args)) and 0)
+
+    def run(args: argparse.Namespace) -> int:
+        check_head_flags(parser, args)
+        main(args)
+        return 0
+
+    parser.set_defaults(func=run)

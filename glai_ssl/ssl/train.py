@@ -19,6 +19,7 @@ from lightly.transforms import BYOLTransform, SimCLRTransform
 from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.strategies import DDPStrategy
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from torch.utils.data import DataLoader
 
 from glai_ssl.data import LabelledImages, load_dataset
@@ -44,12 +45,15 @@ from glai_ssl.utils.runtime import (
     add_common_args,
     add_pruning_args,
     args_dict,
+    check_out_dir,
+    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
     pruning_error,
     resolve_device,
     setup_logging,
+    unit_interval,
     write_json,
 )
 
@@ -103,8 +107,8 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument(
         "--head", default="mlp", choices=("mlp", "glai"), help="projector (and predictor) kind"
     )
-    parser.add_argument("--hidden-dim", type=int, default=512, help="projector hidden width")
-    parser.add_argument("--output-dim", type=int, default=128, help="projector output width")
+    parser.add_argument("--hidden-dim", type=positive_int, default=512, help="projector hidden width")
+    parser.add_argument("--output-dim", type=positive_int, default=128, help="projector output width")
     parser.add_argument(
         "--epochs", type=int, default=10, help="pretraining epochs (the cosine schedule's length)"
     )
@@ -112,15 +116,21 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     parser.add_argument(
         "--optimizer", default="adam", choices=("adam", "sgd", "lars"), help="adam means AdamW"
     )
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate, cosine-decayed per step")
+    parser.add_argument(
+        "--lr", type=positive_float, default=1e-3, help="peak learning rate, cosine-decayed per step"
+    )
     parser.add_argument(
         "--predictor-lr-ratio",
         type=positive_float,
         default=1.0,
         help="the predictor's lr as a multiple of --lr, cosine-decayed like the rest (BYOL, SimSiam)",
     )
-    parser.add_argument("--weight-decay", type=float, default=1e-6, help="on the method's parameters")
-    parser.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup of the learning rate")
+    parser.add_argument(
+        "--weight-decay", type=non_negative_float, default=1e-6, help="on the method's parameters"
+    )
+    parser.add_argument(
+        "--warmup-epochs", type=non_negative_float, default=0.0, help="linear warmup of the learning rate"
+    )
     parser.add_argument(
         "--momentum",
         type=float,
@@ -133,7 +143,12 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "--temperature",
         type=float,
         default=None,
-        help="NT-Xent temperature (SimCLR, MoCo); unset: the method's own, 0.5 for SimCLR, 0.2 for MoCo",
+        help="NT-Xent temperature (SimCLR, MoCo)"
+        + (
+            ""
+            if defaults and "temperature" in defaults
+            else "; unset: the method's own, 0.5 for SimCLR, 0.2 for MoCo"
+        ),
     )
     parser.add_argument(
         "--view",
@@ -145,10 +160,13 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         "e.g. --view rr_prob=0.5 rr_degrees=15 (or --view rr_prob=0.5 --view rr_degrees=15)",
     )
     parser.add_argument(
-        "--train-size", type=int, default=None, help="pretrain on a random subset of this size (0: all)"
+        "--train-size",
+        type=non_negative_int,
+        default=None,
+        help="pretrain on a random subset of this size (0: all)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="data loader workers per device")
-    parser.add_argument("--devices", type=int, default=1, help="number of devices (processes)")
+    parser.add_argument("--workers", type=non_negative_int, default=1, help="data loader workers per device")
+    parser.add_argument("--devices", type=positive_int, default=1, help="number of devices (processes)")
     parser.add_argument("--strategy", default="auto", help="auto | ddp (gloo on CPU, NCCL on GPU)")
     parser.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed on GPU")
     parser.add_argument(
@@ -157,7 +175,9 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         default=0,
         help="kNN accuracy every N epochs during pretraining (0: off)",
     )
-    parser.add_argument("--eval-size", type=int, default=10000, help="bank size of that periodic kNN")
+    parser.add_argument(
+        "--eval-size", type=positive_int, default=10000, help="bank size of that periodic kNN"
+    )
     parser.add_argument(
         "--eval-probe-epochs",
         type=non_negative_int,
@@ -185,42 +205,84 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
         help="Lightning checkpoint to resume from (e.g. OUT/checkpoints/last.ckpt)",
     )
     parser.add_argument(
-        "--max-steps", type=int, default=-1, help="stop after this many optimizer steps (testing)"
+        "--max-steps",
+        type=int,
+        default=-1,
+        help="stop after this many optimizer steps (testing; -1: no limit); the schedules shrink to it too",
     )
-    parser.add_argument("--log-every", type=int, default=10, help="log metrics every N steps")
+    parser.add_argument("--log-every", type=positive_int, default=10, help="log metrics every N steps")
     parser.add_argument(
         "--stop-after-epochs",
-        type=int,
+        type=positive_int,
         default=None,
         help="stop (as if interrupted) after this many epochs, keeping the --epochs schedule; resume with --resume",
     )
     glai = parser.add_argument_group(
         "GLAI head options (with --head glai; None: the library's default, docs/glai.md)"
     )
-    glai.add_argument("--glai-structure-width", type=int, default=None, help="width of the structure net S")
-    glai.add_argument("--glai-path-ratio", type=float, default=None, help="paths of S per MLP parameter")
     glai.add_argument(
-        "--glai-path-scale", type=float, default=None, help="path weights used as scale * theta"
+        "--glai-structure-width", type=positive_int, default=None, help="width of the structure net S"
+    )
+    glai.add_argument(
+        "--glai-path-ratio", type=positive_float, default=None, help="paths of S per MLP parameter"
+    )
+    glai.add_argument(
+        "--glai-path-scale", type=positive_float, default=None, help="path weights used as scale * theta"
     )
     add_pruning_args(
         glai, prefix="glai-", refit_help="; off: none, also where a recipe defaults to one", allow_off=True
     )
-    glai.add_argument("--glai-tau", type=float, default=None, help="gate-flip share counted as stable")
-    glai.add_argument("--glai-patience", type=int, default=None, help="stable checks in a row to freeze")
     glai.add_argument(
-        "--glai-check-every", type=int, default=None, help="optimizer steps between stability checks"
+        "--glai-tau", type=unit_interval, default=None, help="gate-flip share counted as stable"
+    )
+    glai.add_argument(
+        "--glai-patience", type=positive_int, default=None, help="stable checks in a row to freeze"
+    )
+    glai.add_argument(
+        "--glai-check-every", type=positive_int, default=None, help="optimizer steps between stability checks"
     )
     glai.add_argument(
         "--glai-max-structure-epochs",
-        type=float,
+        type=positive_float,
         default=None,
         help="freeze after this many epochs at the latest",
     )
-    glai.add_argument("--glai-probe-size", type=int, default=256, help="images of the fixed probe batch")
+    glai.add_argument(
+        "--glai-probe-size", type=positive_int, default=256, help="images of the fixed probe batch"
+    )
     add_common_args(parser, out=f"runs/{method or 'ssl'}")
     if defaults:
         parser.set_defaults(**defaults)
     return parser
+
+
+def check_head_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse ``--glai-*`` flags changed from ``parser``'s defaults when the head is an MLP (they would be ignored
+    without a word), as :func:`validate` refuses ``--momentum`` on a method without a momentum encoder."""
+    if args.head != "mlp":
+        return
+    changed = [
+        action.option_strings[0]
+        for action in parser._actions
+        if action.dest.startswith("glai_") and getattr(args, action.dest) != parser.get_default(action.dest)
+    ]
+    if changed:
+        parser.error(f"{', '.join(changed)} apply to GLAI heads: add --head glai, or drop them")
+
+
+def run_recipe(method: str, defaults: dict, argv: list[str] | None = None) -> int:
+    """A recipe's entry point: parse ``argv`` with the recipe's ``defaults``, pretrain with ``method`` and
+    evaluate; a data or checkpoint error is reported in a few lines (exit status 2), as ``glai-ssl`` does."""
+    from glai_ssl.cli import report_errors
+
+    parser = build_parser(method, defaults)
+    args = parser.parse_args(argv)
+    check_head_flags(parser, args)
+
+    def run() -> None:
+        main(args, method=method)
+
+    return report_errors(run, prog=f"{method} recipe")
 
 
 def glai_options(args: argparse.Namespace, steps_per_epoch: int) -> dict:
@@ -270,6 +332,26 @@ def validate(args: argparse.Namespace, method: str, data: LabelledImages) -> Non
         )
     if args.epochs < 1:
         raise SystemExit("error: --epochs must be >= 1")
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise SystemExit(
+            f"error: --max-steps {args.max_steps}: give a number of steps >= 1, or -1 for no limit"
+        )
+    if args.train_size and args.train_size > len(data):
+        raise SystemExit(
+            f"error: --train-size {args.train_size} exceeds the {len(data)} images of {data.name}; "
+            "give a smaller size, or 0 for all of them"
+        )
+    images = args.train_size or len(data)
+    if images < args.devices * args.batch_size:
+        raise SystemExit(
+            f"error: {images} images cannot fill one global batch of {args.devices} device(s) x {args.batch_size}; "
+            "lower --batch-size or raise --train-size"
+        )
+    if args.eval_every and DATASET_SPLITS[args.dataset][1] is None:
+        raise SystemExit(
+            f"error: --eval-every: {args.dataset} has no labelled bank for a periodic kNN (its classes are scored "
+            "by few-shot episodes in the final evaluation); drop --eval-every"
+        )
     refit_ridge = None if args.glai_refit_ridge == NO_REFIT else args.glai_refit_ridge
     problem = pruning_error(args.glai_prune, refit_ridge, prefix="glai-")
     if problem:
@@ -333,7 +415,7 @@ def make_views(method: str) -> Callable[..., BYOLTransform | SimCLRTransform]:
 
 
 #: config keys added after checkpoints were written, with the value those checkpoints trained under
-CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0}
+CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0, "max_steps": -1}
 
 
 def check_resume(path: Path, config: dict) -> None:
@@ -379,7 +461,13 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     args.method = method
     split, bank_split, test_split, default_backbone = DATASET_SPLITS[args.dataset]
     args.backbone = args.backbone or default_backbone
-    out = Path(args.out)
+    out = check_out_dir(args.out)
+    earlier = out / "checkpoints" / "last.ckpt"
+    if args.resume is None and earlier.exists():
+        raise SystemExit(
+            f"error: {out} already holds a run ({earlier}); continue it with --resume {earlier}, or give another "
+            "--out (or remove that folder) to start afresh"
+        )
     log = setup_logging(out, "pretrain")
     device = resolve_device(args.device)
     pl.seed_everything(args.seed, workers=True, verbose=False)
@@ -410,6 +498,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
         "weight_decay": args.weight_decay,
         "warmup_epochs": args.warmup_epochs,
         "max_epochs": args.epochs,
+        "max_steps": args.max_steps,  # the schedules' length when it cuts the run short
         "dataset": args.dataset,
         "normalize": VIEW_SETTINGS[args.dataset].normalize,
         # not read by the module; kept so that --resume refuses a run of another configuration
@@ -421,7 +510,10 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     }
     if args.resume is not None:
         check_resume(args.resume, config)
-    module = SSLModule(config)
+    try:
+        module = SSLModule(config)
+    except ValueError as error:  # a head or method option the flags' types could not check alone
+        raise SystemExit(f"error: {error}") from None
     if world > 1 and device.type == "cpu":
         convert_global_batchnorm(module)  # SyncBatchNorm is GPU-only; this one all-reduces over gloo
     clock = TrainingClock()
@@ -458,21 +550,24 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
             find_unused_parameters=args.head == "glai",
             process_group_backend="nccl" if device.type == "cuda" else "gloo",
         )
-    trainer = pl.Trainer(
-        max_epochs=args.epochs,
-        max_steps=args.max_steps,
-        accelerator=device.type,
-        devices=world,
-        strategy=strategy,
-        sync_batchnorm=world > 1 and device.type == "cuda",
-        precision=args.precision,
-        callbacks=callbacks,
-        logger=loggers,
-        log_every_n_steps=args.log_every,
-        use_distributed_sampler=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
+    try:
+        trainer = pl.Trainer(
+            max_epochs=args.epochs,
+            max_steps=args.max_steps,
+            accelerator=device.type,
+            devices=world,
+            strategy=strategy,
+            sync_batchnorm=world > 1 and device.type == "cuda",
+            precision=args.precision,
+            callbacks=callbacks,
+            logger=loggers,
+            log_every_n_steps=args.log_every,
+            use_distributed_sampler=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
+    except (ValueError, MisconfigurationException) as error:  # --strategy, --precision, --devices
+        raise SystemExit(f"error: Lightning refused the run's settings: {error}") from None
     loader = DataLoader(
         SeededViews(train, transform, seed=args.seed),
         batch_size=args.batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 from pathlib import Path
@@ -51,6 +52,30 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value:g}")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number in [0, 1] (a share or a probability)."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value:g}")
+    return value
+
+
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """``out`` as a folder that can be written, or ``SystemExit`` saying why not (before any work is done)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"error: --out {out} is a file; give a folder (it is created if missing)")
+    return out
 
 
 def add_common_args(parser: argparse.ArgumentParser, *, data: bool = True, out: str | None = None) -> None:
@@ -190,7 +215,7 @@ def setup_logging(out: Path | None = None, name: str = "run") -> logging.Logger:
     stream.setFormatter(fmt)
     logger.addHandler(stream)
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        check_out_dir(out).mkdir(parents=True, exist_ok=True)
         file = logging.FileHandler(Path(out) / f"{name}.log")
         file.setFormatter(fmt)
         logger.addHandler(file)

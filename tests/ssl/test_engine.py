@@ -10,7 +10,14 @@ import torch
 
 from glai_ssl.models import make_backbone
 from glai_ssl.ssl.module import SSLModule
-from glai_ssl.ssl.train import build_parser, check_resume, main, method_options, view_overrides
+from glai_ssl.ssl.train import (
+    build_parser,
+    check_head_flags,
+    check_resume,
+    main,
+    method_options,
+    view_overrides,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--workers", "0", "--no-final-eval", "--log-every", "1", "--hidden-dim", "64", "--output-dim", "32"]
@@ -97,6 +104,13 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
     tiny = ["--train-size", "128", "--batch-size", "64", "--epochs", "1", "--max-steps", "1"]
     run(tmp_path / "first", *tiny, "--view", "min_scale=0.25")  # Fashion-MNIST's default, spelled out
     checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    before = checkpoint.read_bytes()
+    with pytest.raises(SystemExit, match=r"already holds a run(.|\n)*continue it with --resume"):
+        run(tmp_path / "first", *tiny, "--seed", "5")  # a forgotten --resume would have overwritten it
+    assert checkpoint.read_bytes() == before
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit, match="--out .*a_file is a file; give a folder"):
+        run(tmp_path / "a_file", *tiny)
     with pytest.raises(
         SystemExit, match=r"another configuration:(.|\n)*lr: checkpoint 0.001, now 0.002(.|\n)*views"
     ):
@@ -109,6 +123,8 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
         run(tmp_path / "fourth", *tiny, "--resume", str(tmp_path / "missing.ckpt"))
     with pytest.raises(SystemExit, match="not a checkpoint of the SSL recipes"):
         run(tmp_path / "fifth", *tiny, "--resume", str(tmp_path / "first" / "backbone.pt"))
+    with pytest.raises(SystemExit, match="max_steps: checkpoint 1, now -1"):  # its schedules were 1 step long
+        run(tmp_path / "sixth", *tiny[:-2], "--resume", str(checkpoint))
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
     assert config["views"] == {}  # a default spelled out is no change: resuming without --view is accepted
@@ -119,6 +135,9 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
     config.pop("channels_last")
     config["views"] = {}
     check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": ratio})
+    config.pop("max_steps")  # and before session 21, when a run's --max-steps was not recorded
+    torch.save(payload, tmp_path / "older.ckpt")
+    check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": ratio, "max_steps": -1})
     with pytest.raises(SystemExit, match="predictor_lr_ratio: checkpoint 1.0, now 10.0"):
         check_resume(tmp_path / "older.ckpt", {**config, "predictor_lr_ratio": 10.0})
 
@@ -175,6 +194,15 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path, data_root):
         (["--temperature", "0"], "--temperature 0: give a value > 0"),
         (["--temperature", "nan"], "--temperature nan: give a value > 0"),
         (["--glai-refit-ridge", "0.01"], "--glai-refit-ridge 0.01 needs --glai-prune features"),
+        (["--max-steps", "0"], "--max-steps 0: give a number of steps >= 1, or -1 for no limit"),
+        (["--train-size", "70000"], "--train-size 70000 exceeds the 60000 images"),
+        (
+            ["--train-size", "100", "--batch-size", "64", "--devices", "2"],
+            "cannot fill one global batch of 2",
+        ),
+        (["--dataset", "omniglot", "--eval-every", "1"], "omniglot has no labelled bank for a periodic kNN"),
+        (["--train-size", "256", "--strategy", "bogus"], "Lightning refused the run's settings: .*strategy"),
+        (["--train-size", "256", "--precision", "7"], "Lightning refused the run's settings: Precision '7'"),
         (["--glai-prune", "features", "--glai-refit-ridge", "-1"], "and a value >= 0"),
     ],
 )
@@ -248,6 +276,17 @@ def recipe_defaults(name: str) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.DEFAULTS
+
+
+def test_glai_flags_with_an_mlp_head_are_refused_unless_left_at_their_defaults(capsys):
+    byol = build_parser("byol", recipe_defaults("byol"))
+    check_head_flags(byol, byol.parse_args(["--head", "mlp"]))  # the recipe's GLAI defaults: no complaint
+    args = byol.parse_args(["--head", "mlp", "--glai-path-ratio", "4", "--glai-tau", "0.1"])
+    with pytest.raises(SystemExit) as exit_info:
+        check_head_flags(byol, args)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--glai-path-ratio, --glai-tau apply to GLAI heads" in error
+    check_head_flags(byol, byol.parse_args(["--head", "glai", "--glai-path-ratio", "4"]))
 
 
 def test_recipe_defaults_reach_the_run():
