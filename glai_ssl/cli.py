@@ -34,11 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report_errors(run: Callable[[], int | None], prog: str = "glai-ssl") -> int:
-    """Call ``run`` and return its exit status; a data or checkpoint error is printed as ``prog``'s message
-    without a traceback (status 2), an interruption as one line (status 130)."""
+def report_errors(run: Callable[[], object], prog: str = "glai-ssl") -> int:
+    """Call ``run`` and return its exit status (what it returns when that is an int, else 0); a data or
+    checkpoint error is printed as ``prog``'s message without a traceback (status 2), an interruption as one
+    line (status 130)."""
     try:
-        return int(run() or 0)
+        status = run()
+        return status if isinstance(status, int) else 0
     except DataError as error:
         print(f"{prog}: data error:\n{error}", file=sys.stderr)
         return 2

@@ -12,12 +12,14 @@ Fashion-MNIST test set, with the full training set as the bank.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import torch
 from lightly.loss import NTXentLoss
 from torch.utils.data import DataLoader
 
+from glai_ssl.cli import report_errors
 from glai_ssl.data import ImageDataset, load_dataset
 from glai_ssl.eval import extract_features, knn_accuracy
 from glai_ssl.glai import GLAI, StabilityConfig, make_head
@@ -162,4 +164,5 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    arguments = parse_args()
+    sys.exit(report_errors(lambda: main(arguments), prog="swap_projector"))

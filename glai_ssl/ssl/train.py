@@ -278,11 +278,7 @@ def run_recipe(method: str, defaults: dict, argv: list[str] | None = None) -> in
     parser = build_parser(method, defaults)
     args = parser.parse_args(argv)
     check_head_flags(parser, args)
-
-    def run() -> None:
-        main(args, method=method)
-
-    return report_errors(run, prog=f"{method} recipe")
+    return report_errors(lambda: main(args, method=method), prog=f"{method} recipe")
 
 
 def glai_options(args: argparse.Namespace, steps_per_epoch: int) -> dict:
