@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def report_errors(run: Callable[[], object], prog: str = "glai-ssl") -> int:
     """Call ``run`` and return its exit status (what it returns when that is an int, else 0); a data or
     checkpoint error is printed as ``prog``'s message without a traceback (status 2), an interruption as one
-    line (status 130)."""
+    line (status 130; Lightning handles one during training itself and exits with 1)."""
     try:
         status = run()
         return status if isinstance(status, int) else 0

@@ -135,5 +135,5 @@ def check_backbone_fits(info: dict, dataset: str) -> None:
         raise SystemExit(
             f"error: the {info['backbone']} backbone takes {info['in_channels']}x{info['image_size']}x"
             f"{info['image_size']} images, {dataset} has {channels}x{size}x{size}; pass --dataset with images "
-            "of its shape"
+            "of its shape (an Omniglot backbone of another size: glai-ssl fewshot eval loads the episodes at it)"
         )

@@ -411,6 +411,7 @@ def make_views(method: str) -> Callable[..., BYOLTransform | SimCLRTransform]:
 
 
 #: config keys added after checkpoints were written, with the value those checkpoints trained under
+#: (``max_steps``: as if unlimited; a pre-session-21 run cut short by ``--max-steps`` is test-sized anyway)
 CONFIG_KEYS_ADDED_LATER = {"predictor_lr_ratio": 1.0, "max_steps": -1}
 
 
@@ -459,7 +460,7 @@ def main(args: argparse.Namespace, method: str | None = None) -> dict:
     args.backbone = args.backbone or default_backbone
     out = check_out_dir(args.out)
     earlier = out / "checkpoints" / "last.ckpt"
-    if args.resume is None and earlier.exists():
+    if earlier.exists() and (args.resume is None or Path(args.resume).resolve() != earlier.resolve()):
         raise SystemExit(
             f"error: {out} already holds a run ({earlier}); continue it with --resume {earlier}, or give another "
             "--out (or remove that folder) to start afresh"
