@@ -108,9 +108,8 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(tmp_path, data_roo
     with pytest.raises(SystemExit, match=r"already holds a run(.|\n)*continue it with --resume"):
         run(tmp_path / "first", *tiny, "--seed", "5")  # a forgotten --resume would have overwritten it
     run(tmp_path / "other", *tiny, "--seed", "5")
-    with pytest.raises(
-        SystemExit, match="already holds a run"
-    ):  # resuming another run into it would overwrite it
+    # resuming another run into it would overwrite it too
+    with pytest.raises(SystemExit, match="already holds a run"):
         run(tmp_path / "first", *tiny, "--resume", str(tmp_path / "other" / "checkpoints" / "last.ckpt"))
     assert checkpoint.read_bytes() == before
     (tmp_path / "a_file").write_text("")
