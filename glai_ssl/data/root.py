@@ -10,17 +10,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from glai_ssl.data.errors import DataError
+
 DATA_ENV = "GLAI_SSL_DATA"
 CACHE_ENV = "GLAI_SSL_CACHE"
 
 
 def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
-    """Return the data root: the argument if given, else ``$GLAI_SSL_DATA``, else ``./data``."""
+    """Return the data root: the argument if given, else ``$GLAI_SSL_DATA``, else ``./data``.
+
+    Raises:
+        DataError: a root given by argument or ``$GLAI_SSL_DATA`` is not a folder (a typo would otherwise go
+            unnoticed whenever the cache already holds the dataset); ``./data`` may be absent.
+    """
     if data_root:
-        return Path(data_root).expanduser().resolve()
+        return _existing(Path(data_root).expanduser().resolve(), "--data-root")
     if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser().resolve()
+        return _existing(Path(os.environ[DATA_ENV]).expanduser().resolve(), f"${DATA_ENV}")
     return Path("data").resolve()
+
+
+def _existing(root: Path, source: str) -> Path:
+    if not root.is_dir():
+        raise DataError(
+            f"the data root {root} (from {source}) is not a folder.\n"
+            f"Fix: give the folder that holds the datasets (see `glai-ssl data info`), or leave {source} unset "
+            "to use ./data and the cache"
+        )
+    return root
 
 
 def cache_dir(sub: str | None = None) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from glai_ssl.ssl.train import build_parser, check_head_flags, main
+from glai_ssl.ssl.train import build_parser, check_unused_flags, main
 from glai_ssl.utils.runtime import HelpFormatter
 
 
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
     def run(args: argparse.Namespace) -> int:
-        check_head_flags(parser, args)
+        check_unused_flags(parser, args)
         main(args)
         return 0
 

@@ -256,18 +256,34 @@ def build_parser(method: str | None = None, defaults: dict | None = None) -> arg
     return parser
 
 
-def check_head_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse ``--glai-*`` flags changed from ``parser``'s defaults when the head is an MLP (they would be ignored
-    without a word), as :func:`validate` refuses ``--momentum`` on a method without a momentum encoder."""
-    if args.head != "mlp":
-        return
-    changed = [
+#: flags of the kNN and linear probe evaluations, unused on a dataset scored by few-shot episodes (Omniglot)
+LABELLED_EVAL_FLAGS = ("knn_k", "knn_t", "probe_epochs", "eval_size", "eval_probe_epochs")
+
+
+def _changed_flags(parser: argparse.ArgumentParser, args: argparse.Namespace, dests) -> list[str]:
+    return [
         action.option_strings[0]
         for action in parser._actions
-        if action.dest.startswith("glai_") and getattr(args, action.dest) != parser.get_default(action.dest)
+        if action.dest in dests and getattr(args, action.dest) != parser.get_default(action.dest)
     ]
-    if changed:
-        parser.error(f"{', '.join(changed)} apply to GLAI heads: add --head glai, or drop them")
+
+
+def check_unused_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse flags changed from ``parser``'s defaults that the run would ignore without a word: ``--glai-*``
+    with an MLP head, and the kNN / probe flags on a dataset scored by few-shot episodes (as :func:`validate`
+    refuses ``--momentum`` on a method without a momentum encoder)."""
+    if args.head == "mlp":
+        glai = [action.dest for action in parser._actions if action.dest.startswith("glai_")]
+        changed = _changed_flags(parser, args, glai)
+        if changed:
+            parser.error(f"{', '.join(changed)} apply to GLAI heads: add --head glai, or drop them")
+    if DATASET_SPLITS[args.dataset][1] is None:
+        changed = _changed_flags(parser, args, LABELLED_EVAL_FLAGS)
+        if changed:
+            parser.error(
+                f"{', '.join(changed)} set the kNN and linear probe, but {args.dataset} is scored by few-shot "
+                "episodes on its test classes: drop them"
+            )
 
 
 def run_recipe(method: str, defaults: dict, argv: list[str] | None = None) -> int:
@@ -277,7 +293,7 @@ def run_recipe(method: str, defaults: dict, argv: list[str] | None = None) -> in
 
     parser = build_parser(method, defaults)
     args = parser.parse_args(argv)
-    check_head_flags(parser, args)
+    check_unused_flags(parser, args)
     return report_errors(lambda: main(args, method=method), prog=f"{method} recipe")
 
 

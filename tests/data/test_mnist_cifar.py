@@ -101,6 +101,7 @@ class OfflineCIFAR10(FakeCIFAR10):
 
 
 def test_a_download_lands_in_the_cache_whole_and_leaves_no_scratch(tmp_path, fresh_cache):
+    (tmp_path / "empty").mkdir()
     root = _locate(FakeCIFAR10, tmp_path / "empty", download=True, verify=False)
     assert root == fresh_cache / "torchvision"
     assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py"]  # no .download-* left

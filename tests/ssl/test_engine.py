@@ -12,8 +12,8 @@ from glai_ssl.models import make_backbone
 from glai_ssl.ssl.module import SSLModule
 from glai_ssl.ssl.train import (
     build_parser,
-    check_head_flags,
     check_resume,
+    check_unused_flags,
     main,
     method_options,
     view_overrides,
@@ -284,13 +284,26 @@ def recipe_defaults(name: str) -> dict:
 
 def test_glai_flags_with_an_mlp_head_are_refused_unless_left_at_their_defaults(capsys):
     byol = build_parser("byol", recipe_defaults("byol"))
-    check_head_flags(byol, byol.parse_args(["--head", "mlp"]))  # the recipe's GLAI defaults: no complaint
+    check_unused_flags(byol, byol.parse_args(["--head", "mlp"]))  # the recipe's GLAI defaults: no complaint
     args = byol.parse_args(["--head", "mlp", "--glai-path-ratio", "4", "--glai-tau", "0.1"])
     with pytest.raises(SystemExit) as exit_info:
-        check_head_flags(byol, args)
+        check_unused_flags(byol, args)
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and "--glai-path-ratio, --glai-tau apply to GLAI heads" in error
-    check_head_flags(byol, byol.parse_args(["--head", "glai", "--glai-path-ratio", "4"]))
+    check_unused_flags(byol, byol.parse_args(["--head", "glai", "--glai-path-ratio", "4"]))
+
+
+def test_knn_and_probe_flags_on_omniglot_are_refused(capsys):
+    """Omniglot is scored by few-shot episodes: a changed --knn-k would be ignored without a word."""
+    simclr = build_parser("simclr", recipe_defaults("simclr"))
+    check_unused_flags(simclr, simclr.parse_args(["--dataset", "omniglot", "--feature-norm", "l2"]))
+    check_unused_flags(simclr, simclr.parse_args(["--knn-k", "20"]))  # Fashion-MNIST has a kNN
+    with pytest.raises(SystemExit) as exit_info:
+        check_unused_flags(
+            simclr, simclr.parse_args(["--dataset", "omniglot", "--knn-k", "20", "--probe-epochs", "5"])
+        )
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--knn-k, --probe-epochs set the kNN and linear probe" in error
 
 
 def test_recipe_defaults_reach_the_run():
