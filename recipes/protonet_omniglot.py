@@ -29,8 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-from glai_ssl.data import DataError
-from glai_ssl.fewshot import EpisodeError, EpisodeSpec, check_spec
+from glai_ssl.cli import report_errors
+from glai_ssl.fewshot import EpisodeSpec, check_spec
 from glai_ssl.fewshot.cli import SNELL_OMNIGLOT, add_train_args, evaluate_checkpoint
 from glai_ssl.fewshot.train import BEST_MODEL, load_split
 from glai_ssl.fewshot.train import main as train
@@ -161,8 +161,15 @@ def main(args: argparse.Namespace) -> dict:
     return result
 
 
-if __name__ == "__main__":
+def run(args: argparse.Namespace) -> int:
+    """:func:`main`, with an impossible episode plan or option reported in one line (exit status 1)."""
     try:
-        main(parse_args())
-    except (EpisodeError, DataError, ValueError) as error:
-        sys.exit(f"protonet_omniglot.py: error: {error}")
+        main(args)
+    except ValueError as error:  # EpisodeError (an impossible episode plan) is one
+        raise SystemExit(f"protonet_omniglot.py: error: {error}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    # data and checkpoint errors and Ctrl-C as every recipe and glai-ssl report them (exit status 2 / 130)
+    sys.exit(report_errors(lambda: run(parse_args()), prog="protonet_omniglot.py"))

@@ -68,8 +68,12 @@ def test_protonet_recipe_refuses_zero_test_episodes(monkeypatch, capsys):
     assert exit_info.value.code == 2 and "--test-episodes: must be >= 1, got 0" in capsys.readouterr().err
 
 
-def test_ssl_recipe_reports_missing_data_without_a_traceback(tmp_path, monkeypatch, capsys):
-    recipe = next(path for path in RECIPES if path.stem == "simclr")
+@pytest.mark.parametrize(
+    "stem, prog", [("simclr", "simclr recipe"), ("protonet_omniglot", "protonet_omniglot.py")]
+)
+def test_recipes_report_missing_data_without_a_traceback(stem, prog, tmp_path, monkeypatch, capsys):
+    recipe = next(path for path in RECIPES if path.stem == stem)
+    (tmp_path / "nothing").mkdir()
     monkeypatch.setenv("GLAI_SSL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(
         sys, "argv", [str(recipe), "--data-root", str(tmp_path / "nothing"), "--out", str(tmp_path / "run")]
@@ -77,4 +81,5 @@ def test_ssl_recipe_reports_missing_data_without_a_traceback(tmp_path, monkeypat
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(recipe), run_name="__main__")
     error = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "simclr recipe: data error" in error and "Traceback" not in error
+    assert exit_info.value.code == 2 and f"{prog}: data error" in error and "was not found" in error
+    assert "Traceback" not in error
