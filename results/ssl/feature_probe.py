@@ -27,7 +27,7 @@ def main() -> None:
     x_train, y_train = train.to_float()[:20000], train.labels[:20000].long()
     x_test, y_test = test.to_float(), test.labels.long()
     view = VIEW_SETTINGS["fashion-mnist"]
-    for name in ("conv4", "conv4-nopool", "resnet-small"):
+    for name in ("conv4", "conv4-nopool", "conv4-pool2", "resnet-small"):
         torch.manual_seed(0)
         backbone = Normalized(make_backbone(name), list(view.mean), list(view.std))
         start = time.perf_counter()

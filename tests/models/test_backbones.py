@@ -12,6 +12,7 @@ from glai_ssl.models import CheckpointError, load_backbone, make_backbone, save_
         ("conv4", 1, 28, 64),
         ("conv4", 1, 84, 1600),
         ("conv4-nopool", 1, 28, 576),
+        ("conv4-pool2", 1, 28, 3136),
         ("resnet-small", 1, 28, 128),
         ("resnet18-cifar", 3, 32, 512),
     ],
@@ -31,6 +32,14 @@ def test_conv4_nopool_is_conv4_without_the_last_pool():
     x = torch.rand(3, 1, 28, 28)
     pooled = torch.nn.functional.max_pool2d(nopool(x).view(3, 64, 3, 3), 2).flatten(1)
     torch.testing.assert_close(pooled, conv4(x))
+    pool2 = make_backbone("conv4-pool2")
+    pool2.load_state_dict(conv4.state_dict())  # conv4-pool2: the same weights, pooled after two blocks only
+    assert [isinstance(block[-1], torch.nn.MaxPool2d) for block in pool2.encoder] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_unknown_backbone():
