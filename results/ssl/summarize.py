@@ -37,6 +37,8 @@ CHANNELS_LAST_RUNS = {
 def variant(args: dict) -> str:
     """How a run's flags differ from the recipe defaults that matter here ("-" when they don't)."""
     changes = []
+    if args.get("backbone") not in (None, "conv4-nopool"):
+        changes.append(f"backbone {args['backbone']}")
     if args.get("batch_size", 256) != 256:
         changes.append(f"batch {args['batch_size']}")
     if (args.get("hidden_dim"), args.get("output_dim")) not in ((512, 128), (None, None)):
