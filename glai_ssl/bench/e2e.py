@@ -1,7 +1,7 @@
 """Setting 4, end to end: an SSL recipe with the backbone trained jointly, MLP vs GLAI projector, linear-probe
 accuracy of the backbone against training wall-clock (evaluation time excluded). Not part of ``--quick``.
 
-The recipes' CPU defaults (``CPU_RECIPE_DEFAULTS``: Fashion-MNIST, 20k images, ``conv4-nopool``, 8 epochs, GLAI
+The recipes' CPU defaults (``CPU_RECIPE_DEFAULTS``: Fashion-MNIST, 20k images, ``conv4-pool2``, 8 epochs, GLAI
 structure frozen after 2 epochs at the latest) plus an evaluation after every epoch."""
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ CHANNELS_LAST_RUNS = {
 def variant(args: dict) -> str:
     """How a run's flags differ from the recipe defaults that matter here ("-" when they don't)."""
     changes = []
+    # "-" stays the defaults of sessions 8-22, when most runs were taken: conv4-pool2 (the default since) is named
     if args.get("backbone") not in (None, "conv4-nopool"):
         changes.append(f"backbone {args['backbone']}")
     if args.get("batch_size", 256) != 256:
