@@ -2,10 +2,11 @@
 
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 pooled after its first two blocks
 (``conv4-pool2``, 3136 features), 8 epochs, lr 2e-3, GLAI heads with ``GLAI_HEAD_DEFAULTS``, see DEFAULTS below.
-Sessions 22-23, two runs side by side with 1 thread each (23-28 min a run): MLP projector and predictor, linear probe
-88.98% / 88.63% / 89.10% / 88.82% (seeds 0-3, mean 88.88%); GLAI 88.71% / 88.98% / 89.32% / 89.24%
-(-0.27 / +0.35 / +0.22 / +0.42, mean +0.18). A random-init ``conv4-pool2`` probes at 85.81%, so much of the gain
-over ``conv4-nopool`` (576 features: MLP mean 87.67%, GLAI -0.13) is read-out width (``results/ssl/README.md``).
+GLAI: 17 min 22 s alone on 2 threads (session 23). Two runs side by side with 1 thread each (23-30 min a run):
+MLP projector and predictor, linear probe 88.98% / 88.63% / 89.10% / 88.82% (seeds 0-3, mean 88.88%); GLAI
+88.71% / 88.98% / 89.32% / 89.24% (-0.27 / +0.35 / +0.22 / +0.42, mean +0.18). A random-init ``conv4-pool2``
+probes at 85.81%, so much of the gain over ``conv4-nopool`` (576 features: MLP mean 87.67%, GLAI -0.13) is
+read-out width (``results/ssl/README.md``).
 
     python recipes/byol.py --head mlp  --out runs/byol/mlp
     python recipes/byol.py --head glai --out runs/byol/glai

@@ -3,7 +3,7 @@
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 pooled after its first two blocks
 (``conv4-pool2``, 3136 features), 8 epochs, see DEFAULTS below. Not timed for this method; a step costs
 between SimCLR's and BYOL's (two views through the backbone, plus a momentum encoder or a predictor), which
-take about 20 and 23-27 minutes beside another run (``results/ssl/README.md``).
+take 18-22 and 23-30 minutes beside another run, BYOL 17 alone (``results/ssl/README.md``).
 
     python recipes/moco.py --head mlp  --out runs/moco/mlp
     python recipes/moco.py --head glai --out runs/moco/glai

@@ -74,8 +74,8 @@ DATASET_SPLITS = {
 
 #: The recipes' CPU defaults: Fashion-MNIST (``conv4-pool2``), 20k images, 8 epochs, and a GLAI structure budget
 #: of 2 epochs, so that a GLAI projector spends the rest of the run in Phase 2 (with the library's gate-stability
-#: rule alone, 5 epochs were not enough for 3 stable checks in a row). 23-27 min for BYOL and about 20 for SimCLR
-#: with two runs side by side on 2 cores (session 23; ``results/ssl/README.md``).
+#: rule alone, 5 epochs were not enough for 3 stable checks in a row). BYOL's GLAI default: 17.4 min alone on 2 cores,
+#: 26-30 min beside another run; SimCLR 18-22 min beside another run (session 23; ``results/ssl/README.md``).
 CPU_RECIPE_DEFAULTS = {
     "dataset": "fashion-mnist",
     "train_size": 20000,
