@@ -68,7 +68,7 @@ class Conv4Pool2(Conv4):
 
     The default backbone of the 28x28 SSL recipes, which a linear probe scores. Much of its gain is feature
     count: random-init it probes at 85.8% on Fashion-MNIST against ``conv4-nopool``'s 84.2%
-    (``results/ssl/feature_probe.py``), and SSL adds about 3 points on either.
+    (``results/ssl/feature_probe.py``), and BYOL adds 3.1 points here against 3.5 there.
     """
 
     pooled_blocks = 2
