@@ -2,7 +2,7 @@
 
 CPU default (2 cores, under 30 minutes): Fashion-MNIST (20k images), Conv-4 pooled after its first two blocks
 (``conv4-pool2``, 3136 features), 8 epochs, NT-Xent temperature 0.2 (SimCLR's is 0.5), GLAI heads with
-``GLAI_HEAD_DEFAULTS``, see DEFAULTS below. Sessions 22-23, two runs side by side with 1 thread each (18-21 min a run):
+``GLAI_HEAD_DEFAULTS``, see DEFAULTS below. Sessions 22-23, two runs side by side with 1 thread each (18-22 min a run):
 MLP projector linear probe 89.47% / 88.88% (seeds 0, 1), GLAI projector 89.41% / 88.84% (-0.06 / -0.04). On
 ``conv4-nopool`` (576 features, the default of sessions 8-22): MLP 87.98% / 88.37% / 88.11% / 88.13% (seeds 0-3,
 mean 88.15%), GLAI -0.24 / -0.12 / +0.11 / +0.10 (mean -0.04); at temperature 0.5 the MLP gave 88.01% and 87.71%
